@@ -1,0 +1,29 @@
+// Lint rules for every TypeScript package in the workspace; type-aware, so floating promises and unsafe `any`
+// flows are caught.
+import eslint from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "proto/gen/**", ".cache/**", "**/*.js", "**/*.cjs"] },
+  eslint.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
+      "@typescript-eslint/no-confusing-void-expression": "off",
+      // `async` is used on purpose to turn synchronous throws into rejections.
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-invalid-void-type": [
+        "error",
+        { allowInGenericTypeArguments: true, allowAsThisParameter: true },
+      ],
+    },
+  },
+  {
+    files: ["**/test/**/*.ts"],
+    rules: { "@typescript-eslint/no-floating-promises": "off" },
+  },
+);
