@@ -1,0 +1,67 @@
+import { z } from "zod";
+
+/**
+ * Settings every service reads from its environment. Services extend this schema with their own keys; the whole
+ * configuration is validated once at start, so a typo fails the pod at once instead of at the first request.
+ */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const millis = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+export const baseConfigSchema = z.object({
+  GRPC_HOST: z.string().min(1).default("0.0.0.0"),
+  GRPC_PORT: port(50051),
+  /** Plaintext HTTP: /livez, /readyz, /metrics. Kept apart from gRPC so probes never need TLS. */
+  ADMIN_HOST: z.string().min(1).default("0.0.0.0"),
+  ADMIN_PORT: port(8081),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** auto: human-readable on a terminal, JSON otherwise (what log collectors want). */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  /** Level of the one line logged per successful call; failures are logged by severity of their code. */
+  LOG_CALLS: z.enum(["trace", "debug", "info", "off"]).default("info"),
+  /** After readiness turns NOT_SERVING, keep serving this long so load balancers stop sending new calls. */
+  SHUTDOWN_DRAIN_MS: millis(5_000),
+  /** Then stop accepting and let in-flight calls finish for at most this long before cancelling them. */
+  SHUTDOWN_TIMEOUT_MS: millis(20_000),
+  /** Without a mesh, closing connections after this age makes DNS-balanced clients spread onto new pods. */
+  GRPC_MAX_CONNECTION_AGE_MS: millis(300_000),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: millis(30_000),
+  GRPC_KEEPALIVE_TIME_MS: millis(60_000),
+  GRPC_KEEPALIVE_TIMEOUT_MS: millis(20_000),
+  GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+});
+
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses `env` against `schema`; throws a ConfigError whose one-line message names every bad key. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path.join(".");
+    const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;
+    return `${key}: ${issue.message}${raw === undefined ? " (not set)" : ` (got ${JSON.stringify(raw)})`}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+}
+
+/** EX_CONFIG from sysexits.h: the process was misconfigured, restarting it will not help. */
+export const EXIT_CONFIG = 78;
+
+/** loadConfig for a process entry point: a bad value prints one clear line and exits non-zero. */
+export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S, env = process.env): z.infer<S> {
+  try {
+    return loadConfig(schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
