@@ -1,0 +1,66 @@
+import type { Level } from "pino";
+import { Status, codeName } from "../errors/status-codes.js";
+import { statusOf } from "../errors/status-of.js";
+import type { Interceptor } from "./interceptor.js";
+
+export type CallLogLevel = Level | "off";
+
+export interface LoggingOptions {
+  /** Level of the line for a call that ends OK; "off" logs only failures. */
+  successLevel?: CallLogLevel;
+  /** Level per failure code; go-grpc-middleware's server defaults unless overridden. */
+  levelForCode?: (code: Status) => Level;
+}
+
+/** go-grpc-middleware's DefaultServerCodeToLevel: client mistakes are info, server trouble warn or error. */
+export function defaultLevelForCode(code: Status): Level {
+  switch (code) {
+    case Status.OK:
+    case Status.CANCELLED:
+    case Status.INVALID_ARGUMENT:
+    case Status.NOT_FOUND:
+    case Status.ALREADY_EXISTS:
+    case Status.UNAUTHENTICATED:
+      return "info";
+    case Status.DEADLINE_EXCEEDED:
+    case Status.PERMISSION_DENIED:
+    case Status.RESOURCE_EXHAUSTED:
+    case Status.FAILED_PRECONDITION:
+    case Status.ABORTED:
+    case Status.OUT_OF_RANGE:
+    case Status.UNAVAILABLE:
+      return "warn";
+    default:
+      return "error";
+  }
+}
+
+/** One "finished call" line per call with its code and duration, at a level chosen by the code. */
+export function loggingInterceptor(options: LoggingOptions = {}): Interceptor {
+  const successLevel = options.successLevel ?? "info";
+  const levelForCode = options.levelForCode ?? defaultLevelForCode;
+  return (next, method) => async (ctx) => {
+    const start = performance.now();
+    let code = Status.OK;
+    let failure: unknown;
+    try {
+      return await next(ctx);
+    } catch (error) {
+      code = statusOf(error);
+      failure = error;
+      throw error;
+    } finally {
+      const level = code === Status.OK ? successLevel : levelForCode(code);
+      if (level !== "off" && ctx.log.isLevelEnabled(level)) {
+        const fields: Record<string, unknown> = {
+          "grpc.method_type": method.kind,
+          "grpc.code": codeName(code),
+          "grpc.time_ms": Math.round((performance.now() - start) * 1000) / 1000,
+          peer: ctx.peer,
+        };
+        if (failure instanceof Error) fields["grpc.error"] = failure.message;
+        ctx.log[level](fields, "finished call");
+      }
+    }
+  };
+}
