@@ -1,0 +1,2 @@
+export * from "./call-options.js";
+export * from "./create-client.js";

@@ -1,0 +1,2 @@
+export * from "./health-registry.js";
+export { healthService, HealthService } from "./health-service.js";

@@ -1,0 +1,50 @@
+import { loadConfigOrExit, type BaseConfig } from "../config.js";
+import { createLogger } from "../logger.js";
+import type { ServiceModule } from "./service-module.js";
+import { startService } from "./start-service.js";
+
+/**
+ * The whole life of a service process: validated config, logger, start, and graceful shutdown on SIGTERM/SIGINT
+ * (exit 0 once drained). A second signal exits at once.
+ */
+export async function runService<C extends BaseConfig>(module: ServiceModule<C>): Promise<void> {
+  const config = loadConfigOrExit(module.name, module.configSchema);
+  const logger = createLogger({ service: module.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+
+  process.on("uncaughtException", (error) => {
+    logger.fatal({ err: error }, "uncaught exception");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    logger.fatal({ err: reason }, "unhandled promise rejection");
+    process.exit(1);
+  });
+
+  let running;
+  try {
+    running = await startService(module, config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, "failed to start");
+    process.exit(1);
+  }
+  logger.info({ grpc: running.grpcAddress, admin: running.adminUrl, services: running.server.services }, "serving");
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, "second signal: exiting without waiting for calls to finish");
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, "signal received: shutting down");
+    running.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.fatal({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}

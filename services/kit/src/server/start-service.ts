@@ -1,0 +1,62 @@
+import { startAdminServer } from "../admin/admin-server.js";
+import type { BaseConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Interceptor } from "../interceptors/interceptor.js";
+import { LatticeServer } from "./lattice-server.js";
+import type { ServiceModule } from "./service-module.js";
+
+export interface RunningService {
+  readonly server: LatticeServer;
+  /** Address gRPC clients dial, e.g. "127.0.0.1:50051" or "unix:/tmp/greeter.sock". */
+  readonly grpcAddress: string;
+  /** Base URL of the admin port, e.g. "http://127.0.0.1:8081". */
+  readonly adminUrl: string;
+  /** Graceful shutdown (see LatticeServer.shutdown), then the service's teardown; safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  interceptors?: readonly Interceptor[];
+}
+
+/**
+ * Starts a service: admin port first (liveness answers while the service starts, readiness says not yet), then
+ * setup, then the gRPC port, and only then SERVING.
+ */
+export async function startService<C extends BaseConfig>(
+  module: ServiceModule<C>,
+  config: C,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningService> {
+  const server = new LatticeServer({ config, logger, interceptors: options.interceptors });
+  const admin = await startAdminServer({
+    host: config.ADMIN_HOST,
+    port: config.ADMIN_PORT,
+    health: server.health,
+    metrics: server.metrics,
+    logger,
+  });
+  try {
+    const teardown = await module.setup({ server, config, logger });
+    const grpcAddress = await server.listen();
+    server.markServing();
+    let stopping: Promise<void> | undefined;
+    return {
+      server,
+      grpcAddress,
+      adminUrl: admin.url,
+      shutdown() {
+        stopping ??= (async () => {
+          await server.shutdown();
+          if (teardown) await teardown();
+          await admin.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+}
