@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds the greeter interop clients into <repo>/.cache/interop/ (git-ignored; nothing is written to the source tree):
+#
+#   .cache/interop/venv/               Python virtual environment with python/requirements.txt installed
+#   .cache/interop/python-gen/         Python stubs of greeter.proto (grpc_tools.protoc)
+#   .cache/interop/bin/                protoc-gen-go and protoc-gen-go-grpc, at the versions pinned in go/go.mod
+#   .cache/interop/go-src/             go/ copied, plus the Go stubs of greeter.proto in gen/greeterv1
+#   .cache/interop/go/greeter-interop  the Go client
+#
+# Both languages' stubs come from the protoc bundled with grpcio-tools (pinned in python/requirements.txt), so the
+# build needs only go and python3, not the repo's node_modules. The run is skipped when nothing that goes into it
+# changed since the last successful one (hash in .cache/interop/stamp).
+#
+# Run the clients with:
+#   .cache/interop/go/greeter-interop --target 127.0.0.1:PORT
+#   .cache/interop/venv/bin/python services/greeter/test/interop/python/client.py --target 127.0.0.1:PORT
+#
+# Environment: PYTHON (default python3) picks the interpreter of the virtual environment; go must be on PATH.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# <repo>/services/greeter/test/interop -> <repo>; works outside a git checkout too.
+root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../../../.." && pwd))"
+out="$root/.cache/interop"
+python="${PYTHON:-python3}"
+started=$SECONDS
+
+step="starting"
+say() { echo "interop build: $*"; }
+fail() {
+  echo "interop build: error: $*" >&2
+  exit 1
+}
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "interop build: FAILED while $step (exit $rc)" >&2; fi' EXIT
+
+command -v go >/dev/null 2>&1 || fail "go is not on PATH (the Go client needs Go >= 1.26)"
+command -v "$python" >/dev/null 2>&1 || fail "$python is not on PATH (set PYTHON to a Python 3.11+ interpreter)"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
+  fail "$("$python" --version 2>&1) is too old: Python >= 3.9 is needed"
+
+mkdir -p "$out"
+# Two test runs starting at once must not build over each other.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$out/.lock"
+  flock 9
+fi
+
+# Everything the outputs depend on: this folder's sources, the protos and the toolchains' versions.
+inputs_hash() {
+  (
+    cd "$root"
+    {
+      find services/greeter/test/interop -type f \
+        \( -name '*.sh' -o -name '*.go' -o -name go.mod -o -name go.sum -o -name '*.py' -o -name '*.txt' \) \
+        -not -path '*/__pycache__/*' -print0
+      find proto -type f -name '*.proto' -not -path 'proto/gen/*' -not -path '*/node_modules/*' -print0
+    } | LC_ALL=C sort -z | xargs -0 sha256sum
+    go version
+    "$python" --version 2>&1
+  ) | sha256sum | cut -d' ' -f1
+}
+
+step="hashing the inputs"
+hash="$(inputs_hash)"
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] &&
+  [ -x "$out/go/greeter-interop" ] && [ -x "$out/venv/bin/python" ] &&
+  [ -f "$out/python-gen/lattice/greeter/v1/greeter_pb2_grpc.py" ]; then
+  say "up to date (.cache/interop)"
+  exit 0
+fi
+rm -f "$out/stamp"
+
+# --- Python: virtual environment -------------------------------------------------------------------------------
+step="creating the Python virtual environment"
+venv="$out/venv"
+requirements="$here/python/requirements.txt"
+venv_hash="$({
+  sha256sum <"$requirements"
+  "$python" --version 2>&1
+} | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements-hash" 2>/dev/null)" != "$venv_hash" ]; then
+  say "python: creating .cache/interop/venv ($("$python" --version 2>&1))"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  step="installing python/requirements.txt into the virtual environment"
+  say "python: installing python/requirements.txt"
+  "$venv/bin/python" -m pip install --quiet --no-input --disable-pip-version-check -r "$requirements"
+  echo "$venv_hash" >"$venv/.requirements-hash"
+else
+  say "python: virtual environment up to date"
+fi
+
+protoc=("$venv/bin/python" -m grpc_tools.protoc)
+wkt_include="$("$venv/bin/python" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
+greeter_proto="lattice/greeter/v1/greeter.proto"
+
+# --- Python: stubs ---------------------------------------------------------------------------------------------
+# Only the greeter: google.api, google.rpc and grpc.health come from googleapis-common-protos and
+# grpcio-health-checking.
+step="generating the Python stubs"
+say "python: generating stubs into .cache/interop/python-gen"
+rm -rf "$out/python-gen.tmp"
+mkdir -p "$out/python-gen.tmp"
+"${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
+  --python_out="$out/python-gen.tmp" --grpc_python_out="$out/python-gen.tmp" \
+  "$greeter_proto"
+rm -rf "$out/python-gen"
+mv "$out/python-gen.tmp" "$out/python-gen"
+
+# --- Go: plugins, stubs, client --------------------------------------------------------------------------------
+step="copying the Go sources"
+gosrc="$out/go-src"
+gomodule="$(sed -n 's/^module[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$here/go/go.mod")"
+[ -n "$gomodule" ] || fail "no module line in go/go.mod"
+rm -rf "$gosrc"
+mkdir -p "$gosrc"
+cp "$here/go/go.mod" "$here/go/go.sum" "$here"/go/*.go "$gosrc/"
+
+export GOBIN="$out/bin"
+# readonly: go.mod and go.sum are complete as committed; a missing entry is an error, never an edit.
+export GOFLAGS="-mod=readonly -buildvcs=false"
+
+step="installing protoc-gen-go and protoc-gen-go-grpc (go install tool)"
+say "go: installing protoc-gen-go and protoc-gen-go-grpc into .cache/interop/bin"
+(cd "$gosrc" && go install tool)
+
+step="generating the Go stubs"
+say "go: generating stubs into .cache/interop/go-src/gen/greeterv1"
+gopkg="$gomodule/gen/greeterv1"
+"${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
+  --plugin=protoc-gen-go="$GOBIN/protoc-gen-go" \
+  --plugin=protoc-gen-go-grpc="$GOBIN/protoc-gen-go-grpc" \
+  --go_out="$gosrc" --go_opt="module=$gomodule" --go_opt="M$greeter_proto=$gopkg" \
+  --go-grpc_out="$gosrc" --go-grpc_opt="module=$gomodule" --go-grpc_opt="M$greeter_proto=$gopkg" \
+  "$greeter_proto"
+
+step="building the Go client"
+say "go: building .cache/interop/go/greeter-interop"
+mkdir -p "$out/go"
+(cd "$gosrc" && go build -trimpath -o "$out/go/greeter-interop.tmp" .)
+mv "$out/go/greeter-interop.tmp" "$out/go/greeter-interop"
+
+step="writing the stamp"
+echo "$hash" >"$out/stamp"
+say "done in $((SECONDS - started)) s"
