@@ -14,6 +14,7 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
       "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
       "@typescript-eslint/no-confusing-void-expression": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_", argsIgnorePattern: "^_" }],
       // `async` is used on purpose to turn synchronous throws into rejections.
       "@typescript-eslint/require-await": "off",
       "@typescript-eslint/no-invalid-void-type": [

@@ -57,7 +57,7 @@ function adaptMethod(method: MethodInfo, fn: AnyFunction, { interceptors, logger
       };
     }
     case "client_stream": {
-      const run = compose(interceptors, method, async (ctx) => fn(streamOf(ctx), ctx));
+      const run = compose(interceptors, method, async (ctx) => fn(requestsOf(ctx), ctx));
       return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         run(withStream(call, method, logger)).then(
           (response) => callback(null, response),
@@ -73,7 +73,7 @@ function adaptMethod(method: MethodInfo, fn: AnyFunction, { interceptors, logger
     }
     case "bidi_stream": {
       const run = compose(interceptors, method, async (ctx) =>
-        writeAll(streamOf(ctx) as Writable, fn(streamOf(ctx), ctx), ctx),
+        writeAll(streamOf(ctx) as Writable, fn(requestsOf(ctx), ctx), ctx),
       );
       return (call: ServerDuplexStream<unknown, unknown>) => finish(call, run(withStream(call, method, logger)));
     }
@@ -91,8 +91,19 @@ function withStream(call: Stream, method: MethodInfo, logger: Logger): ServerCal
   return ctx;
 }
 
-function streamOf(ctx: CallContext): Stream & AsyncIterable<unknown> {
-  return ctx.values.get(STREAM) as Stream & AsyncIterable<unknown>;
+function streamOf(ctx: CallContext): Stream {
+  return ctx.values.get(STREAM) as Stream;
+}
+
+/**
+ * The client's messages. Leaving the loop must not destroy the call (Node's default for `for await` over a
+ * stream): a bidi call still has to send its status afterwards. A cancelled call is destroyed by grpc-js, which
+ * ends the iteration with an error.
+ */
+function requestsOf(ctx: CallContext): AsyncIterable<unknown> {
+  const stream = ctx.values.get(STREAM) as
+    ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+  return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false }) };
 }
 
 /** Ends the stream with OK, or with the status of the error the chain ended in. */

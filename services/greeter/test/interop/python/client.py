@@ -256,7 +256,7 @@ def main() -> int:
             except Exception as unexpected:  # a bug or a broken answer: report it as this check's failure
                 result = {"check": name, "ok": False, "detail": f"{type(unexpected).__name__}: {unexpected}"}
             all_ok = all_ok and result["ok"]
-            print(json.dumps(result, ensure_ascii=False), flush=True)
+            print(json.dumps(result, ensure_ascii=False, separators=(",", ":")), flush=True)
     return 0 if all_ok else 1
 
 

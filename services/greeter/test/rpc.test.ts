@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { GrpcError, Status } from "@lattice/kit";
+import { startTestService } from "@lattice/kit/testing";
+import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
+import { greeterModule } from "../src/module.js";
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of source) items.push(item);
+  return items;
+}
+
+async function failure(promise: Promise<unknown>): Promise<GrpcError> {
+  const error = await promise.then(
+    () => assert.fail("expected the call to fail"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof GrpcError, `expected a GrpcError, got ${String(error)}`);
+  return error;
+}
+
+for (const transport of ["loopback TCP", "unix socket"] as const) {
+  describe(`greeter over ${transport}`, () => {
+    it("answers all four kinds of call", async () => {
+      await using service = await startTestService(greeterModule, { unixSocket: transport === "unix socket" });
+      const greeter = service.client(GreeterServiceService, { defaultTimeoutMs: 5_000 });
+
+      assert.deepEqual(await greeter.greet({ name: "Ada", language: Language.LANGUAGE_FRENCH }), {
+        message: "Bonjour, Ada !",
+        language: Language.LANGUAGE_FRENCH,
+      });
+
+      const listed = await collect(greeter.listGreetings({ name: "Ada", count: 5 }));
+      assert.deepEqual(
+        listed.map((g) => [g.sequence, g.message]),
+        [
+          [1, "Hello, Ada!"],
+          [2, "Bonjour, Ada !"],
+          [3, "¡Hola, Ada!"],
+          [4, "Hallo, Ada!"],
+          [5, "こんにちは、Adaさん！"],
+        ],
+      );
+
+      const summary = await greeter.recordGreetings(["Ada", "Grace", "Ada", "Linus"].map((name) => ({ name })));
+      assert.deepEqual(summary, { count: 4, distinctCount: 3, message: "Hello, Ada, Grace and Linus!" });
+
+      const replies = await collect(
+        greeter.chatGreetings([
+          { name: "Ada", language: Language.LANGUAGE_JAPANESE },
+          { name: "Grace", language: Language.LANGUAGE_UNSPECIFIED },
+        ]),
+      );
+      assert.deepEqual(replies, [
+        { message: "こんにちは、Adaさん！", language: Language.LANGUAGE_JAPANESE },
+        { message: "Hello, Grace!", language: Language.LANGUAGE_ENGLISH },
+      ]);
+    });
+  });
+}
+
+describe("greeter errors", () => {
+  it("answers an empty or oversize name with INVALID_ARGUMENT and a BadRequest field violation", async () => {
+    await using service = await startTestService(greeterModule);
+    const greeter = service.client(GreeterServiceService);
+    for (const [name, description] of [
+      ["", "must not be empty"],
+      ["x".repeat(101), "must be at most 100 characters"],
+    ] as const) {
+      const error = await failure(greeter.greet({ name, language: Language.LANGUAGE_UNSPECIFIED }));
+      assert.equal(error.code, Status.INVALID_ARGUMENT);
+      assert.deepEqual(
+        error.detail("BadRequest")?.fieldViolations.map((v) => [v.field, v.description]),
+        [["name", description]],
+      );
+    }
+  });
+
+  it("rejects a language number the contract does not define", async () => {
+    await using service = await startTestService(greeterModule);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- a newer client's value, on purpose
+    const error = await failure(service.client(GreeterServiceService).greet({ name: "Ada", language: 42 as Language }));
+    assert.equal(error.code, Status.INVALID_ARGUMENT);
+    assert.equal(error.detail("BadRequest")?.fieldViolations[0]?.field, "language");
+  });
+
+  it("rejects a bad ListGreetings request before sending any message", async () => {
+    await using service = await startTestService(greeterModule);
+    const received: unknown[] = [];
+    const error = await failure(
+      (async () => {
+        const stream = service.client(GreeterServiceService).listGreetings({
+          name: "Ada",
+          count: 2_000_000,
+          interval: { seconds: -1, nanos: 0 },
+        });
+        for await (const m of stream) received.push(m);
+      })(),
+    );
+    assert.equal(received.length, 0);
+    assert.deepEqual(
+      error.detail("BadRequest")?.fieldViolations.map((v) => v.field),
+      ["count", "interval"],
+    );
+  });
+
+  it("fails a chat at the first bad message, after answering the good ones", async () => {
+    await using service = await startTestService(greeterModule);
+    const replies: string[] = [];
+    const error = await failure(
+      (async () => {
+        const chat = service.client(GreeterServiceService).chatGreetings([
+          { name: "Ada", language: Language.LANGUAGE_UNSPECIFIED },
+          { name: "  ", language: Language.LANGUAGE_UNSPECIFIED },
+          { name: "Grace", language: Language.LANGUAGE_UNSPECIFIED },
+        ]);
+        for await (const reply of chat) replies.push(reply.message);
+      })(),
+    );
+    assert.deepEqual(replies, ["Hello, Ada!"]);
+    assert.equal(error.code, Status.INVALID_ARGUMENT);
+    assert.equal(error.detail("BadRequest")?.fieldViolations[0]?.description, "message 2: must not be empty");
+  });
+});
