@@ -47,7 +47,7 @@ export function adaptService<D extends AnyServiceDefinition>(
 function adaptMethod(method: MethodInfo, fn: AnyFunction, { interceptors, logger }: AdaptOptions): UntypedHandleCall {
   switch (method.kind) {
     case "unary": {
-      const run = compose(interceptors, method, async (ctx) => fn(ctx.request, ctx));
+      const run = compose(interceptors, method, async (ctx) => unlessCancelled(ctx, await fn(ctx.request, ctx)));
       return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const ctx = new ServerCallContext(call, method, logger, call.request);
         run(ctx).then(
@@ -57,7 +57,7 @@ function adaptMethod(method: MethodInfo, fn: AnyFunction, { interceptors, logger
       };
     }
     case "client_stream": {
-      const run = compose(interceptors, method, async (ctx) => fn(requestsOf(ctx), ctx));
+      const run = compose(interceptors, method, async (ctx) => unlessCancelled(ctx, await fn(requestsOf(ctx), ctx)));
       return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         run(withStream(call, method, logger)).then(
           (response) => callback(null, response),
@@ -97,13 +97,16 @@ function streamOf(ctx: CallContext): Stream {
 
 /**
  * The client's messages. Leaving the loop must not destroy the call (Node's default for `for await` over a
- * stream): a bidi call still has to send its status afterwards. A cancelled call is destroyed by grpc-js, which
- * ends the iteration with an error.
+ * stream): a bidi call still has to send its status afterwards. A client that cancels also ends the request
+ * side, and grpc-js reports the cancellation a tick later; waiting for it keeps a handler from taking a cancelled
+ * stream for a complete one.
  */
-function requestsOf(ctx: CallContext): AsyncIterable<unknown> {
+async function* requestsOf(ctx: CallContext): AsyncGenerator {
   const stream = ctx.values.get(STREAM) as
     ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
-  return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false }) };
+  yield* stream.iterator({ destroyOnReturn: false });
+  await new Promise((resolve) => setImmediate(resolve));
+  if (stream.cancelled) throw cancellationError(ctx);
 }
 
 /** Ends the stream with OK, or with the status of the error the chain ended in. */
@@ -125,6 +128,13 @@ async function writeAll(call: Writable, responses: unknown, ctx: CallContext): P
     if (call.cancelled) throw cancellationError(ctx);
     if (!call.write(response)) await drained(call, ctx.signal);
   }
+  unlessCancelled(ctx, undefined);
+}
+
+/** A call whose caller has gone did not succeed, even if the handler finished: it ends CANCELLED or DEADLINE_EXCEEDED. */
+function unlessCancelled<T>(ctx: CallContext, result: T): T {
+  if (ctx.cancelled) throw cancellationError(ctx);
+  return result;
 }
 
 function drained(call: Writable, signal: AbortSignal): Promise<void> {

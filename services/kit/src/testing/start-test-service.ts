@@ -62,8 +62,9 @@ export async function startTestService<C extends BaseConfig>(
 
   const clients: ServiceClient<AnyServiceDefinition>[] = [];
   const shutdown = async () => {
-    for (const client of clients) client.close();
+    // Clients stay open while the service drains, as real ones would; they are closed once it has stopped.
     await running.shutdown();
+    for (const client of clients) client.close();
     if (socket) rmSync(socket, { force: true });
   };
   return {
