@@ -27,7 +27,7 @@ function countingModule(produced: { count: number; finished: boolean }) {
       produced.finished = true;
     },
     recordGreetings: () => ({ count: 0, distinctCount: 0, message: "" }),
-     
+
     async *chatGreetings() {},
   };
   return defineService({

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { greeterMain } from "./paths.js";
+
+export interface GreeterProcess {
+  readonly child: ChildProcess;
+  readonly grpcAddress: string;
+  readonly adminUrl: string;
+  /** JSON log lines so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the exit code once the process has ended. */
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first log line whose message matches. */
+  logged(msg: string): Promise<Record<string, unknown>>;
+}
+
+/** Starts the greeter as its own process on ephemeral loopback ports and waits until it serves. */
+export async function startGreeterProcess(env: Record<string, string> = {}): Promise<GreeterProcess> {
+  const child = spawn(process.execPath, [greeterMain], {
+    env: {
+      PATH: process.env["PATH"],
+      GRPC_HOST: "127.0.0.1",
+      GRPC_PORT: "0",
+      ADMIN_HOST: "127.0.0.1",
+      ADMIN_PORT: "0",
+      LOG_FORMAT: "json",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  createInterface({ input: child.stdout }).on("line", (text) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    logs.push(line);
+    for (const waiter of waiters.filter((w) => w.msg === line["msg"])) waiter.resolve(line);
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const logged = (msg: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const found = logs.find((line) => line["msg"] === msg);
+      if (found) resolve(found);
+      else waiters.push({ msg, resolve });
+    });
+
+  const serving = await Promise.race([
+    logged("serving"),
+    exited.then((code) => {
+      throw new Error(`greeter exited with ${code} before serving: ${stderr}`);
+    }),
+  ]);
+  return {
+    child,
+    grpcAddress: serving["grpc"] as string,
+    adminUrl: serving["admin"] as string,
+    logs,
+    exited,
+    logged,
+  };
+}
