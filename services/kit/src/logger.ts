@@ -22,5 +22,7 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } } : {}),
   };
-  return options.destination && !pretty ? pino(settings, options.destination) : pino(settings);
+  if (pretty) return pino(settings);
+  // Synchronous writes: lines stay in order and the last ones survive process.exit and crashes.
+  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -1,7 +1,7 @@
 import { loadConfigOrExit, type BaseConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import type { ServiceModule } from "./service-module.js";
-import { startService } from "./start-service.js";
+import { startService, type RunningService } from "./start-service.js";
 
 /**
  * The whole life of a service process: validated config, logger, start, and graceful shutdown on SIGTERM/SIGINT
@@ -20,12 +20,12 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
     process.exit(1);
   });
 
-  let running;
+  let running: RunningService;
   try {
     running = await startService(module, config, logger);
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
-    process.exit(1);
+    return process.exit(1);
   }
   logger.info({ grpc: running.grpcAddress, admin: running.adminUrl, services: running.server.services }, "serving");
 
