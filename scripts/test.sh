@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install, lint and format checks, contract checks (buf lint, generated code
+# up to date, buf breaking against the previous commit), build, interop clients, then every test.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$root"
+require_node
+ensure_node_modules
+
+step "lint and format"
+npx eslint .
+npx prettier --check .
+
+step "contracts: buf lint, generated code up to date"
+bash scripts/generate.sh
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  if [ -n "$(git status --porcelain -- proto)" ]; then
+    git status --short -- proto
+    git diff --stat -- proto
+    echo "proto/gen differs from what the protos produce: run 'npm run generate' and commit the result" >&2
+    exit 1
+  fi
+  if git rev-parse --verify --quiet 'HEAD~1:proto/buf.yaml' >/dev/null; then
+    step "contracts: buf breaking against the previous commit"
+    (cd proto && ../node_modules/.bin/buf breaking --against '../.git#ref=HEAD~1,subdir=proto')
+  else
+    echo "buf breaking: the previous commit has no proto module, nothing to compare against"
+  fi
+fi
+
+step "build"
+npx tsc -b
+
+step "interop clients (Go, Python)"
+bash services/greeter/test/interop/build.sh
+
+step "tests"
+# Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.
+tests=()
+for source in services/*/test/*.test.ts; do
+  service="${source%%/test/*}"
+  name="$(basename "$source" .ts)"
+  tests+=("$service/dist/test/$name.js")
+done
+node --test --test-reporter=spec "${tests[@]}"
