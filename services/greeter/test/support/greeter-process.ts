@@ -39,19 +39,16 @@ export async function startGreeterProcess(env: Record<string, string> = {}): Pro
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
+  // Fails, rather than waiting forever, when the process exits without logging the line.
   const logged = (msg: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
+    new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = logs.find((line) => line["msg"] === msg);
-      if (found) resolve(found);
-      else waiters.push({ msg, resolve });
+      if (found) return resolve(found);
+      waiters.push({ msg, resolve });
+      void exited.then((code) => reject(new Error(`greeter exited with ${code} before logging "${msg}": ${stderr}`)));
     });
 
-  const serving = await Promise.race([
-    logged("serving"),
-    exited.then((code) => {
-      throw new Error(`greeter exited with ${code} before serving: ${stderr}`);
-    }),
-  ]);
+  const serving = await logged("serving");
   return {
     child,
     grpcAddress: serving["grpc"] as string,

@@ -20,24 +20,11 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
     process.exit(1);
   });
 
-  let running: RunningService;
-  try {
-    running = await startService(module, config, logger);
-  } catch (error) {
-    logger.fatal({ err: error }, "failed to start");
-    return process.exit(1);
-  }
-  logger.info({ grpc: running.grpcAddress, admin: running.adminUrl, services: running.server.services }, "serving");
-
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      logger.warn({ signal }, "second signal: exiting without waiting for calls to finish");
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info({ signal }, "signal received: shutting down");
-    running.shutdown().then(
+  // Signals are handled from the start: one that arrives while the service starts stops it once it is up.
+  let running: RunningService | undefined;
+  const signals: NodeJS.Signals[] = [];
+  const stop = (service: RunningService) => {
+    service.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.fatal({ err: error }, "shutdown failed");
@@ -45,6 +32,24 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals.push(signal);
+    if (signals.length > 1) {
+      logger.warn({ signal }, "second signal: exiting without waiting for calls to finish");
+      process.exit(1);
+    }
+    logger.info({ signal }, "signal received: shutting down");
+    if (running) stop(running);
+  };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+
+  try {
+    running = await startService(module, config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, "failed to start");
+    return process.exit(1);
+  }
+  logger.info({ grpc: running.grpcAddress, admin: running.adminUrl, services: running.server.services }, "serving");
+  if (signals.length > 0) stop(running);
 }
