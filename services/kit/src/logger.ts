@@ -19,7 +19,6 @@ export function createLogger(options: LoggerOptions): Logger {
   const settings = {
     level: options.level ?? "info",
     base: { service: options.service },
-    timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } } : {}),
   };
   if (pretty) return pino(settings);

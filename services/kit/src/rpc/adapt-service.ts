@@ -44,7 +44,10 @@ export function adaptService<D extends AnyServiceDefinition>(
   return handlers;
 }
 
-function adaptMethod(method: MethodInfo, fn: AnyFunction, { interceptors, logger }: AdaptOptions): UntypedHandleCall {
+function adaptMethod(method: MethodInfo, fn: AnyFunction, options: AdaptOptions): UntypedHandleCall {
+  const { interceptors } = options;
+  // One child logger per method, made here once; calls only add a request id when they carry one.
+  const logger = options.logger.child({ "grpc.service": method.service, "grpc.method": method.name });
   switch (method.kind) {
     case "unary": {
       const run = compose(interceptors, method, async (ctx) => unlessCancelled(ctx, await fn(ctx.request, ctx)));

@@ -24,7 +24,8 @@ export class ServerCallContext implements CallContext {
   constructor(
     private readonly call: RawServerCall,
     readonly method: MethodInfo,
-    private readonly baseLog: Logger,
+    /** Already bound to the method's service and name. */
+    private readonly methodLog: Logger,
     readonly request: unknown,
   ) {}
 
@@ -58,13 +59,8 @@ export class ServerCallContext implements CallContext {
 
   get log(): Logger {
     if (!this.childLog) {
-      const bindings: Record<string, string> = {
-        "grpc.service": this.method.service,
-        "grpc.method": this.method.name,
-      };
       const requestId = this.call.metadata.get("x-request-id")[0];
-      if (typeof requestId === "string") bindings["request_id"] = requestId;
-      this.childLog = this.baseLog.child(bindings);
+      this.childLog = typeof requestId === "string" ? this.methodLog.child({ request_id: requestId }) : this.methodLog;
     }
     return this.childLog;
   }
