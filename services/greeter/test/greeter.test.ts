@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ValidationError } from "@lattice/kit";
+import { collect } from "@lattice/kit/testing";
 import { chatGreetings, greet, listGreetings, recordGreetings, RECORD_MAX_NAMES } from "../src/greeter.js";
 
 async function* from<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
 }
 
 function violations(error: unknown): string[] {

@@ -1,24 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GrpcError, Status } from "@lattice/kit";
-import { startTestService } from "@lattice/kit/testing";
+import { Status } from "@lattice/kit";
+import { collect, grpcErrorOf as failure, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "../src/module.js";
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-}
-
-async function failure(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => assert.fail("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof GrpcError, `expected a GrpcError, got ${String(error)}`);
-  return error;
-}
 
 for (const transport of ["loopback TCP", "unix socket"] as const) {
   describe(`greeter over ${transport}`, () => {

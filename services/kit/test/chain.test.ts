@@ -8,7 +8,7 @@ import {
   type Interceptor,
   type ServiceImplementation,
 } from "@lattice/kit";
-import { startTestService } from "@lattice/kit/testing";
+import { grpcErrorOf, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 
 type Greeter = ServiceImplementation<typeof GreeterServiceService>;
@@ -41,15 +41,6 @@ function moduleWith(greet: Greeter["greet"]) {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => assert.fail("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof GrpcError);
-  return error;
-}
-
 describe("recovery", () => {
   for (const [kind, greet] of [
     [
@@ -63,7 +54,7 @@ describe("recovery", () => {
     it(`turns a ${kind} into INTERNAL with a safe message, logged once with its stack`, async () => {
       await using service = await startTestService(moduleWith(greet));
       const client = service.client(GreeterServiceService);
-      const error = await rejection(client.greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }));
+      const error = await grpcErrorOf(client.greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }));
       assert.equal(error.code, Status.INTERNAL);
       assert.equal(error.message, "internal error");
       assert.doesNotMatch(JSON.stringify(error.details), /hunter2/);
@@ -84,7 +75,7 @@ describe("recovery", () => {
         throw new GrpcError(Status.PERMISSION_DENIED, "not yours");
       }),
     );
-    const error = await rejection(
+    const error = await grpcErrorOf(
       service.client(GreeterServiceService).greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }),
     );
     assert.equal(error.code, Status.PERMISSION_DENIED);
@@ -97,7 +88,7 @@ describe("recovery", () => {
       moduleWith(() => ({ message: "", language: Language.LANGUAGE_UNSPECIFIED })),
     );
     const received: string[] = [];
-    const error = await rejection(
+    const error = await grpcErrorOf(
       (async () => {
         for await (const m of service.client(GreeterServiceService).listGreetings({ name: "x", count: 5 }))
           received.push(m.message);
@@ -122,7 +113,7 @@ describe("interceptor chain", () => {
       { interceptors: [auth] },
     );
     const client = service.client(GreeterServiceService);
-    const denied = await rejection(client.greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }));
+    const denied = await grpcErrorOf(client.greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }));
     assert.equal(denied.code, Status.UNAUTHENTICATED);
     const ok = await client.greet(
       { name: "Ada", language: Language.LANGUAGE_UNSPECIFIED },
