@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ValidationError, type FieldViolation } from "@lattice/kit";
+import { codePointLength, ValidationError, type FieldViolation } from "@lattice/kit";
 
 /**
  * The greeter's business rules. Plain TypeScript: no gRPC or protobuf types, so it is tested and reused without a
@@ -115,19 +115,9 @@ export async function* chatGreetings(messages: AsyncIterable<ChatMessage>): Asyn
 function checkName(name: string): string | FieldViolation {
   const trimmed = name.trim();
   if (trimmed.length === 0) return { field: "name", description: "must not be empty" };
-  if (codePoints(trimmed) > NAME_MAX_LENGTH)
+  if (codePointLength(trimmed) > NAME_MAX_LENGTH)
     return { field: "name", description: `must be at most ${NAME_MAX_LENGTH} characters` };
   return trimmed;
-}
-
-/** Length in Unicode code points, so a name in any script gets the same allowance. */
-function codePoints(text: string): number {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0xdc00 || unit > 0xdfff) count++; // a low surrogate continues the previous code point
-  }
-  return count;
 }
 
 /** Says which message of a client stream was wrong. */

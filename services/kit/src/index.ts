@@ -17,3 +17,5 @@ export * from "./server/lattice-server.js";
 export * from "./server/run-service.js";
 export * from "./server/service-module.js";
 export * from "./server/start-service.js";
+export * from "./db/index.js";
+export * from "./validation/text.js";
