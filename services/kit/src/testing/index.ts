@@ -1,2 +1,3 @@
 export * from "./start-test-service.js";
 export * from "./calls.js";
+export * from "./database.js";

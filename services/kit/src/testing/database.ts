@@ -1,0 +1,28 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+/**
+ * The PostgreSQL server `npm test` starts for the run (TEST_DATABASE_URL). Tests never skip without it: a missing
+ * server is a failed run, not a green one.
+ */
+export function testDatabaseUrl(): string {
+  const url = process.env["TEST_DATABASE_URL"];
+  if (!url) throw new Error("TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL");
+  return url;
+}
+
+/** A schema name no other test uses, so tests can share the server and run in parallel. */
+export function uniqueSchema(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString("hex")}`;
+}
+
+/** Drops a test's schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
