@@ -34,6 +34,14 @@ npx tsc -b
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
+step "test servers (PostgreSQL)"
+# One throwaway server for the whole run; every test works in a schema of its own.
+pg_dir="$root/.cache/test-postgres"
+TEST_DATABASE_URL="$(bash scripts/deps/postgres.sh start "$pg_dir")"
+export TEST_DATABASE_URL
+trap 'bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+echo "PostgreSQL: $TEST_DATABASE_URL"
+
 step "tests"
 # Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.
 tests=()

@@ -12,8 +12,8 @@ step "build"
 npx tsc -b
 
 # Fixed local ports, one pair per service, so addresses stay the same from run to run.
-declare -A grpc_ports=([greeter]=50051)
-declare -A admin_ports=([greeter]=8081)
+declare -A grpc_ports=([greeter]=50051 [user]=50052)
+declare -A admin_ports=([greeter]=8081 [user]=8082)
 
 pids=()
 stop_all() {
@@ -22,9 +22,15 @@ stop_all() {
   step "stopping (graceful: each service drains, then exits)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait
+  bash scripts/deps/postgres.sh stop "$root/.lattice/postgres" >/dev/null 2>&1 || true
   exit 0
 }
 trap stop_all INT TERM
+
+step "starting PostgreSQL (a local throwaway server in .lattice/postgres; each service uses its own schema)"
+DATABASE_URL="$(bash scripts/deps/postgres.sh start "$root/.lattice/postgres")"
+export DATABASE_URL
+echo "$DATABASE_URL"
 
 step "starting services"
 export LOG_FORMAT="${LOG_FORMAT:-auto}" SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-0}"
@@ -54,6 +60,7 @@ $(for name in "${!grpc_ports[@]}"; do printf '  %-9s 127.0.0.1:%-7s http://127.0
 Try (from this folder):
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"name":"Ada"}' http://127.0.0.1:50051/lattice.greeter.v1.GreeterService/Greet
   npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50051
+  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"user":{"email":"ada@example.com","displayName":"Ada"}}' http://127.0.0.1:50052/lattice.user.v1.UserService/CreateUser
   curl http://127.0.0.1:8081/readyz
 
 Ctrl-C stops everything.

@@ -1,0 +1,77 @@
+import { ValidationError, type ServiceImplementation } from "@lattice/kit";
+import { UserServiceService, type User as ProtoUser } from "@lattice/proto/lattice/user/v1/user";
+import type { User, Users } from "./users.js";
+
+/** Transport only: resource names, etags, page tokens and field masks in and out; the rules live in users.ts. */
+export function userHandler(users: Users): ServiceImplementation<typeof UserServiceService> {
+  return {
+    async createUser({ user }) {
+      const created = await users.create({ email: user?.email ?? "", displayName: user?.displayName ?? "" });
+      return { user: toProto(created) };
+    },
+
+    async getUser({ name }) {
+      return { user: toProto(await users.get(idOf(name, "name"))) };
+    },
+
+    async listUsers({ pageSize, pageToken }) {
+      const page = await users.list(pageSize, parsePageToken(pageToken));
+      return { users: page.users.map(toProto), nextPageToken: page.after === undefined ? "" : pageTokenOf(page.after) };
+    },
+
+    async updateUser({ user, updateMask }) {
+      const paths = updateMask ?? [];
+      const unknown = paths.filter((path) => path !== "email" && path !== "display_name");
+      if (unknown.length > 0)
+        throw new ValidationError([{ field: "update_mask", description: `unknown paths: ${unknown.join(", ")}` }]);
+      const changes = {
+        ...(paths.includes("email") ? { email: user?.email ?? "" } : {}),
+        ...(paths.includes("display_name") ? { displayName: user?.displayName ?? "" } : {}),
+      };
+      const updated = await users.update(idOf(user?.name ?? "", "user.name"), changes, versionOf(user?.etag ?? ""));
+      return { user: toProto(updated) };
+    },
+
+    async deleteUser({ name, etag }) {
+      await users.delete(idOf(name, "name"), versionOf(etag));
+      return {};
+    },
+  };
+}
+
+function toProto(user: User): ProtoUser {
+  return {
+    name: `users/${user.id}`,
+    email: user.email,
+    displayName: user.displayName,
+    createTime: user.createTime,
+    updateTime: user.updateTime,
+    etag: String(user.version),
+  };
+}
+
+function idOf(name: string, field: string): string {
+  const match = /^users\/([^/]+)$/.exec(name);
+  if (!match) throw new ValidationError([{ field, description: 'must be "users/{id}"' }]);
+  return match[1]!;
+}
+
+/** An empty etag means "whatever the current version". */
+function versionOf(etag: string): number | undefined {
+  if (etag === "") return undefined;
+  if (!/^[1-9]\d{0,9}$/.test(etag))
+    throw new ValidationError([{ field: "etag", description: "not an etag from this service" }]);
+  return Number(etag);
+}
+
+/** Page tokens are opaque to clients: the position after which the next page starts. */
+function pageTokenOf(after: number): string {
+  return Buffer.from(`after:${after}`).toString("base64url");
+}
+
+function parsePageToken(token: string): number | undefined {
+  if (token === "") return undefined;
+  const match = /^after:(\d{1,18})$/.exec(Buffer.from(token, "base64url").toString());
+  if (!match) throw new ValidationError([{ field: "page_token", description: "not a page token from this service" }]);
+  return Number(match[1]);
+}
