@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createPool, type Pool } from "../db/pool.js";
 
 /**
  * The PostgreSQL server `npm test` starts for the run (TEST_DATABASE_URL). Tests never skip without it: a missing
@@ -25,4 +26,9 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A pool on a test's schema, for asserting what a service wrote. */
+export function testPool(schema: string): Pool {
+  return createPool({ url: testDatabaseUrl(), schema, max: 2 });
 }
