@@ -12,8 +12,8 @@ step "build"
 npx tsc -b
 
 # Fixed local ports, one pair per service, so addresses stay the same from run to run.
-declare -A grpc_ports=([greeter]=50051 [user]=50052)
-declare -A admin_ports=([greeter]=8081 [user]=8082)
+declare -A grpc_ports=([greeter]=50051 [user]=50052 [payment]=50053)
+declare -A admin_ports=([greeter]=8081 [user]=8082 [payment]=8083)
 
 pids=()
 stop_all() {

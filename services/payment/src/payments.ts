@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { NotFoundError, PreconditionError, ValidationError, type FieldViolation } from "@lattice/kit";
+
+export type PaymentState = "succeeded" | "declined" | "refunded";
+
+export interface Money {
+  readonly currencyCode: string;
+  readonly amountMinor: number;
+}
+
+export interface Payment {
+  readonly id: string;
+  readonly order: string;
+  readonly amount: Money;
+  readonly state: PaymentState;
+  readonly idempotencyKey: string;
+  readonly declineReason: string;
+  readonly createTime: Date;
+  readonly updateTime: Date;
+}
+
+/** What the processor said about a charge. */
+export type ChargeOutcome = { readonly approved: true } | { readonly approved: false; readonly reason: string };
+
+/** The payment processor. Both calls are idempotent by key, as real processors' APIs are. */
+export interface Processor {
+  charge(idempotencyKey: string, amount: Money, signal?: AbortSignal): Promise<ChargeOutcome>;
+  refund(paymentId: string, amount: Money, signal?: AbortSignal): Promise<void>;
+}
+
+export interface PaymentRepository {
+  /**
+   * Records a charge exactly once per idempotency key. The first caller with a key gets `settle` run (the
+   * processor call) and its outcome stored, with its event, in one transaction; concurrent and later callers with
+   * that key wait for it and get the stored payment with `replayed: true`.
+   */
+  chargeOnce(draft: Payment, settle: () => Promise<ChargeOutcome>): Promise<{ payment: Payment; replayed: boolean }>;
+  get(id: string): Promise<Payment | undefined>;
+  /** Moves a succeeded payment to refunded, running `refund` (the processor call) under the row's lock. */
+  refundOnce(id: string, refund: (payment: Payment) => Promise<void>, now: Date): Promise<Payment | undefined>;
+}
+
+export const AMOUNT_MAX_MINOR = 100_000_000;
+const CURRENCY = /^[A-Z]{3}$/;
+const ORDER = /^orders\/[\w-]{1,64}$/;
+
+export class Payments {
+  constructor(
+    private readonly repository: PaymentRepository,
+    private readonly processor: Processor,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async charge(
+    request: { order: string; amount: Money | undefined; idempotencyKey: string },
+    signal?: AbortSignal,
+  ): Promise<Payment> {
+    const violations: FieldViolation[] = [];
+    if (!ORDER.test(request.order)) violations.push({ field: "order", description: 'must be "orders/{id}"' });
+    if (!request.amount) violations.push({ field: "amount", description: "is required" });
+    else {
+      if (!CURRENCY.test(request.amount.currencyCode))
+        violations.push({ field: "amount.currency_code", description: "must be an ISO 4217 code such as EUR" });
+      const minor = request.amount.amountMinor;
+      if (!Number.isInteger(minor) || minor <= 0 || minor > AMOUNT_MAX_MINOR)
+        violations.push({ field: "amount.amount_minor", description: `must be between 1 and ${AMOUNT_MAX_MINOR}` });
+    }
+    if (request.idempotencyKey.length < 1 || request.idempotencyKey.length > 128)
+      violations.push({ field: "idempotency_key", description: "must be 1 to 128 characters" });
+    if (violations.length > 0 || !request.amount) throw new ValidationError(violations);
+
+    const amount = request.amount;
+    const now = this.now();
+    const draft: Payment = {
+      id: randomUUID(),
+      order: request.order,
+      amount,
+      state: "declined",
+      idempotencyKey: request.idempotencyKey,
+      declineReason: "",
+      createTime: now,
+      updateTime: now,
+    };
+    const { payment, replayed } = await this.repository.chargeOnce(draft, () =>
+      this.processor.charge(request.idempotencyKey, amount, signal),
+    );
+    if (replayed && (payment.order !== request.order || !sameMoney(payment.amount, amount)))
+      throw new PreconditionError(
+        "IDEMPOTENCY_KEY_REUSED",
+        `idempotency_key ${request.idempotencyKey}`,
+        "this idempotency key was used for a different order or amount",
+      );
+    return payment;
+  }
+
+  async get(id: string): Promise<Payment> {
+    const payment = await this.repository.get(id);
+    if (!payment) throw new NotFoundError("payment", `payments/${id}`);
+    return payment;
+  }
+
+  async refund(id: string, signal?: AbortSignal): Promise<Payment> {
+    const payment = await this.repository.refundOnce(
+      id,
+      async (current) => {
+        if (current.state === "declined")
+          throw new PreconditionError("PAYMENT_STATE", `payments/${id}`, "a declined payment cannot be refunded");
+        if (current.state === "succeeded") await this.processor.refund(current.id, current.amount, signal);
+      },
+      this.now(),
+    );
+    if (!payment) throw new NotFoundError("payment", `payments/${id}`);
+    return payment;
+  }
+}
+
+function sameMoney(a: Money, b: Money): boolean {
+  return a.currencyCode === b.currencyCode && a.amountMinor === b.amountMinor;
+}
