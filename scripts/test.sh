@@ -34,13 +34,20 @@ npx tsc -b
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
-step "test servers (PostgreSQL)"
-# One throwaway server for the whole run; every test works in a schema of its own.
+step "test servers (PostgreSQL, NATS JetStream)"
+# One throwaway server of each for the whole run; tests use schemas and streams of their own.
 pg_dir="$root/.cache/test-postgres"
+nats_dir="$root/.cache/test-nats"
+stop_servers() {
+  bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+  bash scripts/deps/nats.sh stop "$nats_dir" >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
 TEST_DATABASE_URL="$(bash scripts/deps/postgres.sh start "$pg_dir")"
-export TEST_DATABASE_URL
-trap 'bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+TEST_NATS_URL="$(bash scripts/deps/nats.sh start "$nats_dir")"
+export TEST_DATABASE_URL TEST_NATS_URL
 echo "PostgreSQL: $TEST_DATABASE_URL"
+echo "NATS: $TEST_NATS_URL"
 
 step "tests"
 # Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.

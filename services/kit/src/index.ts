@@ -19,3 +19,4 @@ export * from "./server/service-module.js";
 export * from "./server/start-service.js";
 export * from "./db/index.js";
 export * from "./validation/text.js";
+export * from "./outbox/index.js";

@@ -12,6 +12,13 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/** The NATS server (with JetStream) `npm test` starts for the run (TEST_NATS_URL). */
+export function testNatsUrl(): string {
+  const url = process.env["TEST_NATS_URL"];
+  if (!url) throw new Error("TEST_NATS_URL is not set: run the tests through `npm test`, which starts NATS");
+  return url;
+}
+
 /** A schema name no other test uses, so tests can share the server and run in parallel. */
 export function uniqueSchema(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;

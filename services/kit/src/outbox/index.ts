@@ -1,0 +1,3 @@
+export * from "./jetstream.js";
+export * from "./relay.js";
+export * from "./start-relay.js";

@@ -1,0 +1,32 @@
+import { connect, nanos, type NatsConnection } from "nats";
+import type { OutboxEvent, Publish } from "./relay.js";
+
+export interface JetStreamPublisher {
+  readonly publish: Publish;
+  readonly connection: NatsConnection;
+  close(): Promise<void>;
+}
+
+/**
+ * Publishes events to NATS JetStream, creating (or keeping) a stream for `subjects`. The event id goes in the
+ * Nats-Msg-Id header, so a relay that sends an event twice (it died before recording the first send) stores it
+ * once.
+ */
+export async function jetStreamPublisher(url: string, stream: string, subjects: string[]): Promise<JetStreamPublisher> {
+  const connection = await connect({ servers: url, name: `lattice-outbox-${stream}` });
+  const manager = await connection.jetstreamManager();
+  try {
+    await manager.streams.info(stream);
+  } catch {
+    // Copies are recognised for an hour: far longer than a relay takes to come back after a crash.
+    await manager.streams.add({ name: stream, subjects, duplicate_window: nanos(60 * 60 * 1000) });
+  }
+  const js = connection.jetstream();
+  return {
+    connection,
+    publish: async (event: OutboxEvent) => {
+      await js.publish(event.subject, event.payload, { msgID: event.id });
+    },
+    close: () => connection.drain(),
+  };
+}
