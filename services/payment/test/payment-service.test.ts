@@ -6,10 +6,12 @@ import {
   grpcErrorOf,
   startTestService,
   testDatabaseUrl,
+  testNatsUrl,
   testPool,
   uniqueSchema,
   type TestService,
 } from "@lattice/kit/testing";
+import { connect } from "nats";
 import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
 import { paymentModule } from "../src/module.js";
@@ -119,5 +121,33 @@ describe("payment service on PostgreSQL", () => {
     const missing = await grpcErrorOf(client.getPayment({ name: "payments/00000000-0000-4000-8000-000000000000" }));
     assert.equal(missing.code, Status.NOT_FOUND);
     assert.equal(await count("payments"), 0);
+  });
+});
+
+describe("payment events through NATS JetStream", () => {
+  it("publishes PaymentSucceeded for a charge, once, with the outbox row marked", async () => {
+    const { client, pool } = await paymentService({ NATS_URL: testNatsUrl(), OUTBOX_POLL_MS: "20" });
+    const { payment } = await client.charge({ order: "orders/o-6", amount: eur(4200), idempotencyKey: "k-6" });
+
+    const nats = await connect({ servers: testNatsUrl() });
+    try {
+      const js = nats.jetstream();
+      // An ordered consumer replays the stream from the start: the event is there whether or not it came first.
+      const consumer = await js.consumers.get("LATTICE_PAYMENT");
+      let found: PaymentSucceeded | undefined;
+      const until = Date.now() + 5000;
+      while (!found && Date.now() < until) {
+        const message = await consumer.next({ expires: 1000 });
+        if (message?.subject !== "lattice.payment.v1.PaymentSucceeded") continue;
+        const event = PaymentSucceeded.decode(message.data);
+        if (event.payment?.name === payment!.name) found = event;
+      }
+      assert.ok(found, "the event reached JetStream");
+      assert.equal(found.payment?.amount?.amountMinor, 4200);
+    } finally {
+      await nats.close();
+    }
+    const waiting = await pool.query("SELECT 1 FROM outbox WHERE published_at IS NULL");
+    assert.equal(waiting.rowCount, 0);
   });
 });
