@@ -4,7 +4,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "proto/gen/**", ".cache/**", "**/*.js", "**/*.cjs"] },
+  { ignores: ["**/dist/**", "proto/gen/**", ".cache/**", "**/*.js", "**/*.cjs", "**/*.mjs"] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

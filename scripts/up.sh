@@ -21,14 +21,25 @@ stop_all() {
   echo
   step "stopping (graceful: each service drains, then exits)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait "${pids[@]}" 2>/dev/null || true
+  # The database goes last, once no service needs it.
+  [ -n "${postgres_pid:-}" ] && kill -TERM "$postgres_pid" 2>/dev/null || true
   wait
-  bash scripts/deps/postgres.sh stop "$root/.lattice/postgres" >/dev/null 2>&1 || true
   exit 0
 }
 trap stop_all INT TERM
 
-step "starting PostgreSQL (a local throwaway server in .lattice/postgres; each service uses its own schema)"
-DATABASE_URL="$(bash scripts/deps/postgres.sh start "$root/.lattice/postgres")"
+step "starting PostgreSQL (embedded, in .lattice/postgres; each service uses its own schema)"
+mkdir -p "$root/.lattice"
+node scripts/deps/embedded-postgres.mjs "$root/.lattice/postgres" >"$root/.lattice/postgres.out" 2>&1 &
+postgres_pid=$!
+for _ in $(seq 300); do
+  DATABASE_URL="$(head -n 1 "$root/.lattice/postgres.out" 2>/dev/null | grep '^postgres://' || true)"
+  [ -n "$DATABASE_URL" ] && break
+  kill -0 "$postgres_pid" 2>/dev/null || { cat "$root/.lattice/postgres.out" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$DATABASE_URL" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
 export DATABASE_URL
 echo "$DATABASE_URL"
 
