@@ -34,19 +34,36 @@ npx tsc -b
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
-step "test servers (PostgreSQL, NATS JetStream)"
+step "test servers (PostgreSQL server, embedded PostgreSQL, NATS JetStream)"
 # One throwaway server of each for the whole run; tests use schemas and streams of their own.
 pg_dir="$root/.cache/test-postgres"
 nats_dir="$root/.cache/test-nats"
+embedded_dir="$root/.cache/test-embedded-postgres"
+embedded_pid=""
 stop_servers() {
   bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
   bash scripts/deps/nats.sh stop "$nats_dir" >/dev/null 2>&1 || true
+  if [ -n "$embedded_pid" ]; then kill -TERM "$embedded_pid" 2>/dev/null && wait "$embedded_pid" 2>/dev/null || true; fi
 }
 trap stop_servers EXIT
 TEST_DATABASE_URL="$(bash scripts/deps/postgres.sh start "$pg_dir")"
 TEST_NATS_URL="$(bash scripts/deps/nats.sh start "$nats_dir")"
-export TEST_DATABASE_URL TEST_NATS_URL
-echo "PostgreSQL: $TEST_DATABASE_URL"
+# The embedded default of `npm start`, so repository tests run on it as well.
+rm -rf "$embedded_dir"
+mkdir -p "$embedded_dir"
+node scripts/deps/embedded-postgres.mjs "$embedded_dir/pg" >"$embedded_dir/out" 2>&1 &
+embedded_pid=$!
+TEST_EMBEDDED_DATABASE_URL=""
+for _ in $(seq 300); do
+  TEST_EMBEDDED_DATABASE_URL="$(head -n 1 "$embedded_dir/out" | grep '^postgres://' || true)"
+  [ -n "$TEST_EMBEDDED_DATABASE_URL" ] && break
+  kill -0 "$embedded_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$TEST_EMBEDDED_DATABASE_URL" ] || { cat "$embedded_dir/out" >&2; echo "embedded PostgreSQL did not start" >&2; exit 1; }
+export TEST_DATABASE_URL TEST_NATS_URL TEST_EMBEDDED_DATABASE_URL
+echo "PostgreSQL server: $TEST_DATABASE_URL"
+echo "embedded PostgreSQL: $TEST_EMBEDDED_DATABASE_URL"
 echo "NATS: $TEST_NATS_URL"
 
 step "tests"

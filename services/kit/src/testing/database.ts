@@ -12,6 +12,26 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+export interface TestDatabase {
+  /** What the tests call it, e.g. "PostgreSQL server". */
+  readonly label: string;
+  readonly url: string;
+}
+
+/**
+ * Both databases services run on: the PostgreSQL server (production's) and the embedded default `npm start` uses
+ * (TEST_EMBEDDED_DATABASE_URL). Repository tests run on each, so the two cannot drift apart.
+ */
+export function testDatabases(): TestDatabase[] {
+  const embedded = process.env["TEST_EMBEDDED_DATABASE_URL"];
+  if (!embedded)
+    throw new Error("TEST_EMBEDDED_DATABASE_URL is not set: run the tests through `npm test`, which starts it");
+  return [
+    { label: "PostgreSQL server", url: testDatabaseUrl() },
+    { label: "embedded PostgreSQL (the npm start default)", url: embedded },
+  ];
+}
+
 /** The NATS server (with JetStream) `npm test` starts for the run (TEST_NATS_URL). */
 export function testNatsUrl(): string {
   const url = process.env["TEST_NATS_URL"];
@@ -25,8 +45,8 @@ export function uniqueSchema(prefix: string): string {
 }
 
 /** Drops a test's schema and everything in it. */
-export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+export async function dropSchema(schema: string, url = testDatabaseUrl()): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -36,6 +56,6 @@ export async function dropSchema(schema: string): Promise<void> {
 }
 
 /** A pool on a test's schema, for asserting what a service wrote. */
-export function testPool(schema: string): Pool {
-  return createPool({ url: testDatabaseUrl(), schema, max: 2 });
+export function testPool(schema: string, url = testDatabaseUrl()): Pool {
+  return createPool({ url, schema, max: 2 });
 }
