@@ -12,8 +12,8 @@ step "build"
 npx tsc -b
 
 # Fixed local ports, one pair per service, so addresses stay the same from run to run.
-declare -A grpc_ports=([greeter]=50051 [user]=50052 [payment]=50053)
-declare -A admin_ports=([greeter]=8081 [user]=8082 [payment]=8083)
+declare -A grpc_ports=([greeter]=50051 [user]=50052 [payment]=50053 [order]=50054)
+declare -A admin_ports=([greeter]=8081 [user]=8082 [payment]=8083 [order]=8084)
 
 pids=()
 stop_all() {
@@ -42,6 +42,9 @@ done
 [ -n "$DATABASE_URL" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
 export DATABASE_URL
 echo "$DATABASE_URL"
+
+# How services find each other locally (in Kubernetes: their Service DNS names).
+export USER_SERVICE_ADDRESS="127.0.0.1:${grpc_ports[user]}" PAYMENT_SERVICE_ADDRESS="127.0.0.1:${grpc_ports[payment]}"
 
 step "starting services"
 export LOG_FORMAT="${LOG_FORMAT:-auto}" SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-0}"

@@ -1,0 +1,4 @@
+import { runService } from "@lattice/kit";
+import { orderModule } from "./module.js";
+
+await runService(orderModule);

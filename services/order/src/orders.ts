@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import {
+  GrpcError,
+  NotFoundError,
+  PreconditionError,
+  Status,
+  ValidationError,
+  type FieldViolation,
+} from "@lattice/kit";
+
+export type OrderState = "pending" | "paid" | "payment_failed" | "cancelled";
+export const TERMINAL: ReadonlySet<OrderState> = new Set(["paid", "payment_failed", "cancelled"]);
+
+export interface Money {
+  readonly currencyCode: string;
+  readonly amountMinor: number;
+}
+
+export interface OrderItem {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPrice: Money;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly userId: string;
+  readonly items: readonly OrderItem[];
+  readonly total: Money;
+  readonly state: OrderState;
+  readonly paymentId: string | undefined;
+  readonly createTime: Date;
+  readonly updateTime: Date;
+}
+
+/** The caller's cancellation and deadline, handed on to every downstream call. */
+export interface CallScope {
+  readonly signal: AbortSignal;
+  readonly deadline: Date | undefined;
+}
+
+/** UserService, as the order rules need it. */
+export interface UserDirectory {
+  exists(userId: string, scope: CallScope): Promise<boolean>;
+}
+
+/** PaymentService, as the order rules need it. */
+export interface PaymentGateway {
+  /** Charges `total` once per order (the order id is the idempotency key). */
+  charge(orderId: string, total: Money, scope: CallScope): Promise<{ paymentId: string; approved: boolean }>;
+}
+
+export interface OrderRepository {
+  insert(order: Order): Promise<void>;
+  get(id: string): Promise<Order | undefined>;
+  list(
+    userId: string,
+    limit: number,
+    after: number | undefined,
+  ): Promise<{ orders: Order[]; after: number | undefined }>;
+  /** Moves the order to `next` if it is in one of `from`; records the change's event with it. Undefined if not. */
+  transition(id: string, from: readonly OrderState[], next: Order): Promise<Order | undefined>;
+  /** Yields the order now and after every change, until it is terminal or `signal` aborts. */
+  watch(id: string, signal: AbortSignal): AsyncGenerator<Order>;
+}
+
+const SKU = /^[\w.-]{1,64}$/;
+const CURRENCY = /^[A-Z]{3}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class Orders {
+  constructor(
+    private readonly repository: OrderRepository,
+    private readonly users: UserDirectory,
+    private readonly payments: PaymentGateway,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Records the order PENDING, charges it, and returns it PAID or PAYMENT_FAILED. */
+  async create(userId: string | undefined, items: readonly OrderItem[], scope: CallScope): Promise<Order> {
+    const total = checkOrder(userId, items);
+    if (!userId || !total) throw new Error("unreachable: checkOrder throws on invalid input");
+    if (!(await this.users.exists(userId, scope))) throw new NotFoundError("user", `users/${userId}`);
+
+    const now = this.now();
+    const pending: Order = {
+      id: randomUUID(),
+      userId,
+      items,
+      total,
+      state: "pending",
+      paymentId: undefined,
+      createTime: now,
+      updateTime: now,
+    };
+    await this.repository.insert(pending);
+
+    let outcome: { paymentId: string | undefined; approved: boolean };
+    try {
+      outcome = await this.payments.charge(pending.id, total, scope);
+    } catch (error) {
+      // The caller left: the charge may or may not have happened. The order stays PENDING; a retry of the charge
+      // with the same key settles it without charging twice.
+      if (scope.signal.aborted) throw error;
+      outcome = { paymentId: undefined, approved: false };
+    }
+    const settled: Order = {
+      ...pending,
+      state: outcome.approved ? "paid" : "payment_failed",
+      paymentId: outcome.paymentId,
+      updateTime: this.now(),
+    };
+    return (await this.repository.transition(pending.id, ["pending"], settled)) ?? (await this.get(pending.id));
+  }
+
+  async get(id: string): Promise<Order> {
+    const order = UUID.test(id) ? await this.repository.get(id) : undefined;
+    if (!order) throw new NotFoundError("order", `orders/${id}`);
+    return order;
+  }
+
+  list(userId: string, pageSize: number, after: number | undefined) {
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 1000)
+      throw new ValidationError([{ field: "page_size", description: "must be between 0 and 1000" }]);
+    return this.repository.list(userId, pageSize || 50, after);
+  }
+
+  /** Only a PENDING order can be cancelled; a paid one must be refunded instead. */
+  async cancel(id: string): Promise<Order> {
+    const current = await this.get(id);
+    if (current.state === "cancelled") return current;
+    const cancelled = await this.repository.transition(id, ["pending"], {
+      ...current,
+      state: "cancelled",
+      updateTime: this.now(),
+    });
+    if (cancelled) return cancelled;
+    const latest = await this.get(id);
+    throw new PreconditionError("ORDER_STATE", `orders/${id}`, `an order in state ${latest.state} cannot be cancelled`);
+  }
+
+  async *watch(id: string, signal: AbortSignal): AsyncGenerator<Order> {
+    await this.get(id);
+    yield* this.repository.watch(id, signal);
+  }
+}
+
+/** Validates an order and returns its total. */
+function checkOrder(userId: string | undefined, items: readonly OrderItem[]): Money | undefined {
+  const violations: FieldViolation[] = [];
+  if (!userId || !UUID.test(userId)) violations.push({ field: "user", description: 'must be "users/{id}"' });
+  if (items.length < 1 || items.length > 100)
+    violations.push({ field: "items", description: "must hold 1 to 100 items" });
+  const currencies = new Set<string>();
+  let total = 0;
+  items.forEach((item, i) => {
+    if (!SKU.test(item.sku))
+      violations.push({ field: `items[${i}].sku`, description: "must be 1 to 64 letters, digits, '.', '-' or '_'" });
+    if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > 1000)
+      violations.push({ field: `items[${i}].quantity`, description: "must be between 1 and 1000" });
+    if (!CURRENCY.test(item.unitPrice.currencyCode))
+      violations.push({ field: `items[${i}].unit_price.currency_code`, description: "must be an ISO 4217 code" });
+    if (
+      !Number.isInteger(item.unitPrice.amountMinor) ||
+      item.unitPrice.amountMinor < 1 ||
+      item.unitPrice.amountMinor > 10_000_000
+    )
+      violations.push({ field: `items[${i}].unit_price.amount_minor`, description: "must be between 1 and 10000000" });
+    currencies.add(item.unitPrice.currencyCode);
+    total += item.quantity * item.unitPrice.amountMinor;
+  });
+  if (currencies.size > 1) violations.push({ field: "items", description: "all items must have the same currency" });
+  if (violations.length > 0) throw new ValidationError(violations);
+  return { currencyCode: [...currencies][0]!, amountMinor: total };
+}
+
+/** True when a downstream failure is the user not existing. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof GrpcError && error.code === Status.NOT_FOUND;
+}
