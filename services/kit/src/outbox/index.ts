@@ -1,3 +1,4 @@
 export * from "./jetstream.js";
 export * from "./relay.js";
 export * from "./start-relay.js";
+export * from "./consume.js";

@@ -14,13 +14,7 @@ export interface JetStreamPublisher {
  */
 export async function jetStreamPublisher(url: string, stream: string, subjects: string[]): Promise<JetStreamPublisher> {
   const connection = await connect({ servers: url, name: `lattice-outbox-${stream}` });
-  const manager = await connection.jetstreamManager();
-  try {
-    await manager.streams.info(stream);
-  } catch {
-    // Copies are recognised for an hour: far longer than a relay takes to come back after a crash.
-    await manager.streams.add({ name: stream, subjects, duplicate_window: nanos(60 * 60 * 1000) });
-  }
+  await ensureStream(connection, stream, subjects);
   const js = connection.jetstream();
   return {
     connection,
@@ -29,4 +23,18 @@ export async function jetStreamPublisher(url: string, stream: string, subjects: 
     },
     close: () => connection.drain(),
   };
+}
+
+/**
+ * Creates the stream unless it exists. Publishers and consumers of a stream both call it, so whichever starts
+ * first makes it, with the same settings.
+ */
+export async function ensureStream(connection: NatsConnection, stream: string, subjects: string[]): Promise<void> {
+  const manager = await connection.jetstreamManager();
+  try {
+    await manager.streams.info(stream);
+  } catch {
+    // Copies are recognised for an hour: far longer than a relay takes to come back after a crash.
+    await manager.streams.add({ name: stream, subjects, duplicate_window: nanos(60 * 60 * 1000) });
+  }
 }
