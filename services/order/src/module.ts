@@ -6,8 +6,10 @@ import {
   defineService,
   openDatabase,
   outboxConfig,
+  startEventConsumer,
   startOutboxRelay,
 } from "@lattice/kit";
+import { PaymentDeclined, PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { OrderServiceService } from "@lattice/proto/lattice/order/v1/order";
 import { GrpcPaymentGateway, GrpcUserDirectory } from "./downstream.js";
 import { orderHandler } from "./handler.js";
@@ -35,7 +37,18 @@ export const orderModule = defineService({
     const repository = new PgOrderRepository(pool, config.DATABASE_URL, config.DATABASE_SCHEMA);
     const users = GrpcUserDirectory.connect(config.USER_SERVICE_ADDRESS);
     const payments = GrpcPaymentGateway.connect(config.PAYMENT_SERVICE_ADDRESS);
-    server.addService(OrderServiceService, orderHandler(new Orders(repository, users, payments)));
+    const orders = new Orders(repository, users, payments);
+    server.addService(OrderServiceService, orderHandler(orders));
+    const stopConsumer = config.NATS_URL
+      ? await startEventConsumer({
+          natsUrl: config.NATS_URL,
+          stream: "LATTICE_PAYMENT",
+          subjects: ["lattice.payment.v1.>"],
+          durable: "order-service",
+          handle: (subject, data) => settleFrom(orders, subject, data),
+          logger,
+        })
+      : async () => {};
     const stopRelay = await startOutboxRelay({
       pool,
       natsUrl: config.NATS_URL,
@@ -45,6 +58,7 @@ export const orderModule = defineService({
       logger,
     });
     return async () => {
+      await stopConsumer();
       await stopRelay();
       users.close();
       payments.close();
@@ -53,3 +67,16 @@ export const orderModule = defineService({
     };
   },
 });
+
+/** Payment events settle orders still PENDING (their caller left mid-charge); other events are not for orders. */
+async function settleFrom(orders: Orders, subject: string, data: Uint8Array): Promise<void> {
+  const event =
+    subject === "lattice.payment.v1.PaymentSucceeded"
+      ? { payment: PaymentSucceeded.decode(data).payment, approved: true }
+      : subject === "lattice.payment.v1.PaymentDeclined"
+        ? { payment: PaymentDeclined.decode(data).payment, approved: false }
+        : undefined;
+  const orderId = event?.payment?.order.replace(/^orders\//, "");
+  if (!event?.payment || !orderId) return;
+  await orders.settleFromPayment(orderId, event.payment.name.replace(/^payments\//, ""), event.approved);
+}

@@ -125,6 +125,22 @@ export class Orders {
     return this.repository.list(userId, pageSize || 50, after);
   }
 
+  /**
+   * Applies a payment's outcome reported by an event. Idempotent: only a PENDING order moves, so a redelivered
+   * event, or one for an order CreateOrder already settled, changes nothing. Settles orders whose caller left
+   * while the charge was under way.
+   */
+  async settleFromPayment(orderId: string, paymentId: string, approved: boolean): Promise<void> {
+    const current = UUID.test(orderId) ? await this.repository.get(orderId) : undefined;
+    if (current?.state !== "pending") return;
+    await this.repository.transition(orderId, ["pending"], {
+      ...current,
+      state: approved ? "paid" : "payment_failed",
+      paymentId,
+      updateTime: this.now(),
+    });
+  }
+
   /** Only a PENDING order can be cancelled; a paid one must be refunded instead. */
   async cancel(id: string): Promise<Order> {
     const current = await this.get(id);

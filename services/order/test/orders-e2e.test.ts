@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "nats";
@@ -15,6 +16,7 @@ import {
   type TestService,
 } from "@lattice/kit/testing";
 import { OrderPaid } from "@lattice/proto/lattice/order/v1/events";
+import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
@@ -33,7 +35,13 @@ describe("user + order + payment + NATS, end to end", () => {
     const db = testDatabaseUrl();
     user = await startTestService(userModule, { env: { DATABASE_URL: db, DATABASE_SCHEMA: schemas.user } });
     payment = await startTestService(paymentModule, {
-      env: { DATABASE_URL: db, DATABASE_SCHEMA: schemas.payment, PROCESSOR_LATENCY_MS: "400" },
+      env: {
+        DATABASE_URL: db,
+        DATABASE_SCHEMA: schemas.payment,
+        PROCESSOR_LATENCY_MS: "400",
+        NATS_URL: testNatsUrl(),
+        OUTBOX_POLL_MS: "20",
+      },
     });
     order = await startTestService(orderModule, {
       env: {
@@ -128,6 +136,51 @@ describe("user + order + payment + NATS, end to end", () => {
       charge && ["DeadlineExceeded", "Canceled"].includes(charge["grpc.code"] as string),
       JSON.stringify(charge),
     );
+  });
+
+  it("settles an order whose caller left mid-charge from the payment event, and ignores a redelivery", async () => {
+    const { users, orders, paymentsApi } = clients();
+    const { user: cy } = await users.createUser({
+      user: { name: "", email: "cy@example.org", displayName: "Cy", etag: "" },
+    });
+    const gaveUp = await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }));
+    assert.equal(gaveUp.code, Status.DEADLINE_EXCEEDED);
+    const pending = (await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" })).orders[0]!;
+    assert.equal(pending.state, OrderState.ORDER_STATE_PENDING);
+
+    // Retrying the charge with the order's key (as a reconciler would) publishes PaymentSucceeded; the order
+    // service consumes it and settles the order.
+    const { payment: charge } = await paymentsApi.charge({
+      order: pending.name,
+      amount: pending.total,
+      idempotencyKey: pending.name,
+    });
+    let settled = pending;
+    const until = Date.now() + 10_000;
+    while (settled.state === OrderState.ORDER_STATE_PENDING && Date.now() < until) {
+      await sleep(50);
+      settled = (await orders.getOrder({ name: pending.name })).order!;
+    }
+    assert.equal(settled.state, OrderState.ORDER_STATE_PAID);
+    assert.equal(settled.payment, charge!.name);
+
+    // The same event delivered again (a new message id, so JetStream keeps it) changes nothing.
+    const nats = await connect({ servers: testNatsUrl() });
+    try {
+      await nats
+        .jetstream()
+        .publish(
+          "lattice.payment.v1.PaymentSucceeded",
+          PaymentSucceeded.encode({
+            eventId: randomUUID(),
+            payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
+          }).finish(),
+        );
+    } finally {
+      await nats.close();
+    }
+    await sleep(500);
+    assert.deepEqual((await orders.getOrder({ name: pending.name })).order, settled);
   });
 
   it("answers bad input with INVALID_ARGUMENT and field violations", async () => {
