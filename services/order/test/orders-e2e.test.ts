@@ -167,15 +167,13 @@ describe("user + order + payment + NATS, end to end", () => {
     // The same event delivered again (a new message id, so JetStream keeps it) changes nothing.
     const nats = await connect({ servers: testNatsUrl() });
     try {
-      await nats
-        .jetstream()
-        .publish(
-          "lattice.payment.v1.PaymentSucceeded",
-          PaymentSucceeded.encode({
-            eventId: randomUUID(),
-            payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
-          }).finish(),
-        );
+      await nats.jetstream().publish(
+        "lattice.payment.v1.PaymentSucceeded",
+        PaymentSucceeded.encode({
+          eventId: randomUUID(),
+          payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
+        }).finish(),
+      );
     } finally {
       await nats.close();
     }
