@@ -99,9 +99,9 @@ export class Orders {
     try {
       outcome = await this.payments.charge(pending.id, total, scope);
     } catch (error) {
-      // The caller left: the charge may or may not have happened. The order stays PENDING; a retry of the charge
-      // with the same key settles it without charging twice.
-      if (scope.signal.aborted) throw error;
+      // The caller left, or the charge ran out of time: it may or may not have happened. The order stays PENDING;
+      // the payment's event, or a retry of the charge with the same key, settles it without charging twice.
+      if (outcomeUnknown(error, scope)) throw error;
       outcome = { paymentId: undefined, approved: false };
     }
     const settled: Order = {
@@ -190,7 +190,9 @@ function checkOrder(userId: string | undefined, items: readonly OrderItem[]): Mo
   return { currencyCode: [...currencies][0]!, amountMinor: total };
 }
 
-/** True when a downstream failure is the user not existing. */
-export function isNotFound(error: unknown): boolean {
-  return error instanceof GrpcError && error.code === Status.NOT_FOUND;
+/** A charge that was cancelled or timed out may have gone through; only a definite failure fails the order. */
+function outcomeUnknown(error: unknown, scope: CallScope): boolean {
+  if (scope.signal.aborted) return true;
+  if (scope.deadline && scope.deadline.getTime() <= Date.now()) return true;
+  return error instanceof GrpcError && (error.code === Status.DEADLINE_EXCEEDED || error.code === Status.CANCELLED);
 }
