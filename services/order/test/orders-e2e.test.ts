@@ -9,7 +9,7 @@ import {
   dropSchema,
   grpcErrorOf,
   startTestService,
-  testDatabaseUrl,
+  testDatabases,
   testNatsUrl,
   testPool,
   uniqueSchema,
@@ -24,187 +24,198 @@ import { paymentModule } from "@lattice/payment/module";
 import { userModule } from "@lattice/user/module";
 import { orderModule } from "../src/module.js";
 
-describe("user + order + payment + NATS, end to end", () => {
-  const schemas = {
-    user: uniqueSchema("e2e_users"),
-    payment: uniqueSchema("e2e_payments"),
-    order: uniqueSchema("e2e_orders"),
-  };
-  let user: TestService, payment: TestService, order: TestService, payments: Pool;
-  before(async () => {
-    const db = testDatabaseUrl();
-    user = await startTestService(userModule, { env: { DATABASE_URL: db, DATABASE_SCHEMA: schemas.user } });
-    payment = await startTestService(paymentModule, {
-      env: {
-        DATABASE_URL: db,
-        DATABASE_SCHEMA: schemas.payment,
-        PROCESSOR_LATENCY_MS: "400",
-        NATS_URL: testNatsUrl(),
-        OUTBOX_POLL_MS: "20",
-      },
+for (const database of testDatabases())
+  describe(`user + order + payment + NATS on ${database.label}, end to end`, () => {
+    const schemas = {
+      user: uniqueSchema("e2e_users"),
+      payment: uniqueSchema("e2e_payments"),
+      order: uniqueSchema("e2e_orders"),
+    };
+    let user: TestService, payment: TestService, order: TestService, payments: Pool, ordersDb: Pool;
+    before(async () => {
+      const db = database.url;
+      user = await startTestService(userModule, { env: { DATABASE_URL: db, DATABASE_SCHEMA: schemas.user } });
+      payment = await startTestService(paymentModule, {
+        env: {
+          DATABASE_URL: db,
+          DATABASE_SCHEMA: schemas.payment,
+          PROCESSOR_LATENCY_MS: "400",
+          NATS_URL: testNatsUrl(),
+          OUTBOX_POLL_MS: "20",
+        },
+      });
+      order = await startTestService(orderModule, {
+        env: {
+          DATABASE_URL: db,
+          DATABASE_SCHEMA: schemas.order,
+          USER_SERVICE_ADDRESS: user.grpcAddress,
+          PAYMENT_SERVICE_ADDRESS: payment.grpcAddress,
+          NATS_URL: testNatsUrl(),
+          OUTBOX_POLL_MS: "20",
+        },
+      });
+      payments = testPool(schemas.payment, database.url);
+      ordersDb = testPool(schemas.order, database.url);
     });
-    order = await startTestService(orderModule, {
-      env: {
-        DATABASE_URL: db,
-        DATABASE_SCHEMA: schemas.order,
-        USER_SERVICE_ADDRESS: user.grpcAddress,
-        PAYMENT_SERVICE_ADDRESS: payment.grpcAddress,
-        NATS_URL: testNatsUrl(),
-        OUTBOX_POLL_MS: "20",
-      },
+    after(async () => {
+      await payments.end();
+      await ordersDb.end();
+      for (const service of [order, payment, user]) await service.shutdown();
+      for (const schema of Object.values(schemas)) await dropSchema(schema, database.url);
     });
-    payments = testPool(schemas.payment);
-  });
-  after(async () => {
-    await payments.end();
-    for (const service of [order, payment, user]) await service.shutdown();
-    for (const schema of Object.values(schemas)) await dropSchema(schema);
-  });
-  const clients = () => ({
-    users: user.client(UserServiceService, { defaultTimeoutMs: 10_000 }),
-    orders: order.client(OrderServiceService, { defaultTimeoutMs: 10_000 }),
-    paymentsApi: payment.client(PaymentServiceService, { defaultTimeoutMs: 10_000 }),
-  });
-  const item = { sku: "book-1", quantity: 2, unitPrice: { currencyCode: "EUR", amountMinor: 1250 } };
-  const paymentRows = async () =>
-    Number((await payments.query<{ n: string }>("SELECT count(*) AS n FROM payments")).rows[0]!.n);
-
-  it("creates a user, pays an order, streams every transition and publishes OrderPaid", async () => {
-    const { users, orders, paymentsApi } = clients();
-    const { user: ada } = await users.createUser({
-      user: { name: "", email: "ada@example.org", displayName: "Ada", etag: "" },
+    const clients = () => ({
+      users: user.client(UserServiceService, { defaultTimeoutMs: 10_000 }),
+      orders: order.client(OrderServiceService, { defaultTimeoutMs: 10_000 }),
+      paymentsApi: payment.client(PaymentServiceService, { defaultTimeoutMs: 10_000 }),
     });
-    const creating = orders.createOrder({ user: ada!.name, items: [item] });
+    const item = { sku: "book-1", quantity: 2, unitPrice: { currencyCode: "EUR", amountMinor: 1250 } };
+    const paymentRows = async () =>
+      Number((await payments.query<{ n: string }>("SELECT count(*) AS n FROM payments")).rows[0]!.n);
 
-    // The order is PENDING while the processor takes 400 ms; watch it from there.
-    let pendingName = "";
-    while (!pendingName) {
-      pendingName = (await orders.listOrders({ user: ada!.name, pageSize: 10, pageToken: "" })).orders[0]?.name ?? "";
-      if (!pendingName) await sleep(20);
-    }
-    const states = (await collect(orders.watchOrder({ name: pendingName }))).map((r) => r.order!.state);
-    const { order: paid } = await creating;
+    it("creates a user, pays an order, streams every transition and publishes OrderPaid", async () => {
+      const { users, orders, paymentsApi } = clients();
+      const { user: ada } = await users.createUser({
+        user: { name: "", email: "ada@example.org", displayName: "Ada", etag: "" },
+      });
+      const creating = orders.createOrder({ user: ada!.name, items: [item] });
 
-    assert.deepEqual(states, [OrderState.ORDER_STATE_PENDING, OrderState.ORDER_STATE_PAID]);
-    assert.equal(paid!.name, pendingName);
-    assert.equal(paid!.state, OrderState.ORDER_STATE_PAID);
-    assert.deepEqual(paid!.total, { currencyCode: "EUR", amountMinor: 2500 });
-    const { payment: charge } = await paymentsApi.getPayment({ name: paid!.payment });
-    assert.equal(charge!.state, PaymentState.PAYMENT_STATE_SUCCEEDED);
-    assert.equal(charge!.order, paid!.name);
-
-    // A paid order cannot be cancelled.
-    assert.equal((await grpcErrorOf(orders.cancelOrder({ name: paid!.name }))).code, Status.FAILED_PRECONDITION);
-
-    // The relay published OrderPaid to JetStream.
-    const nats = await connect({ servers: testNatsUrl() });
-    try {
-      const consumer = await nats.jetstream().consumers.get("LATTICE_ORDER");
-      let found = false;
-      const until = Date.now() + 5000;
-      while (!found && Date.now() < until) {
-        const message = await consumer.next({ expires: 1000 });
-        if (message?.subject === "lattice.order.v1.OrderPaid")
-          found = OrderPaid.decode(message.data).order?.name === paid!.name;
+      // The order is PENDING while the processor takes 400 ms; watch it from there.
+      let pendingName = "";
+      while (!pendingName) {
+        pendingName = (await orders.listOrders({ user: ada!.name, pageSize: 10, pageToken: "" })).orders[0]?.name ?? "";
+        if (!pendingName) await sleep(20);
       }
-      assert.ok(found, "OrderPaid reached JetStream");
-    } finally {
-      await nats.close();
-    }
-  });
+      const states = (await collect(orders.watchOrder({ name: pendingName }))).map((r) => r.order!.state);
+      const { order: paid } = await creating;
 
-  it("answers an unknown user with NOT_FOUND and charges nothing", async () => {
-    const { orders } = clients();
-    const before = await paymentRows();
-    const error = await grpcErrorOf(
-      orders.createOrder({ user: "users/00000000-0000-4000-8000-000000000000", items: [item] }),
-    );
-    assert.equal(error.code, Status.NOT_FOUND);
-    assert.equal(await paymentRows(), before);
-  });
+      assert.deepEqual(states, [OrderState.ORDER_STATE_PENDING, OrderState.ORDER_STATE_PAID]);
+      assert.equal(paid!.name, pendingName);
+      assert.equal(paid!.state, OrderState.ORDER_STATE_PAID);
+      assert.deepEqual(paid!.total, { currencyCode: "EUR", amountMinor: 2500 });
+      const { payment: charge } = await paymentsApi.getPayment({ name: paid!.payment });
+      assert.equal(charge!.state, PaymentState.PAYMENT_STATE_SUCCEEDED);
+      assert.equal(charge!.order, paid!.name);
 
-  it("hands its deadline to the payment call: a caller that gives up leaves no charge running", async () => {
-    const { users, orders } = clients();
-    const { user: bob } = await users.createUser({
-      user: { name: "", email: "bob@example.org", displayName: "Bob", etag: "" },
+      // A paid order cannot be cancelled.
+      assert.equal((await grpcErrorOf(orders.cancelOrder({ name: paid!.name }))).code, Status.FAILED_PRECONDITION);
+
+      // The relay published OrderPaid to JetStream.
+      const nats = await connect({ servers: testNatsUrl() });
+      try {
+        const consumer = await nats.jetstream().consumers.get("LATTICE_ORDER");
+        let found = false;
+        const until = Date.now() + 5000;
+        while (!found && Date.now() < until) {
+          const message = await consumer.next({ expires: 1000 });
+          if (message?.subject === "lattice.order.v1.OrderPaid")
+            found = OrderPaid.decode(message.data).order?.name === paid!.name;
+        }
+        assert.ok(found, "OrderPaid reached JetStream");
+      } finally {
+        await nats.close();
+      }
     });
-    const error = await grpcErrorOf(orders.createOrder({ user: bob!.name, items: [item] }, { timeoutMs: 200 }));
-    assert.equal(error.code, Status.DEADLINE_EXCEEDED);
-    await sleep(300);
-    const charge = payment.logs.filter((l) => l.msg === "finished call" && l["grpc.method"] === "Charge").at(-1);
-    assert.ok(
-      charge && ["DeadlineExceeded", "Canceled"].includes(charge["grpc.code"] as string),
-      JSON.stringify(charge),
-    );
-  });
 
-  it("settles an order whose caller left mid-charge from the payment event, and ignores a redelivery", async () => {
-    const { users, orders, paymentsApi } = clients();
-    const { user: cy } = await users.createUser({
-      user: { name: "", email: "cy@example.org", displayName: "Cy", etag: "" },
-    });
-    const gaveUp = await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }));
-    assert.equal(gaveUp.code, Status.DEADLINE_EXCEEDED);
-    const pending = (await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" })).orders[0]!;
-    assert.equal(pending.state, OrderState.ORDER_STATE_PENDING);
-
-    // Retrying the charge with the order's key (as a reconciler would) publishes PaymentSucceeded; the order
-    // service consumes it and settles the order.
-    const { payment: charge } = await paymentsApi.charge({
-      order: pending.name,
-      amount: pending.total,
-      idempotencyKey: pending.name,
-    });
-    let settled = pending;
-    const until = Date.now() + 10_000;
-    while (settled.state === OrderState.ORDER_STATE_PENDING && Date.now() < until) {
-      await sleep(50);
-      settled = (await orders.getOrder({ name: pending.name })).order!;
-    }
-    assert.equal(settled.state, OrderState.ORDER_STATE_PAID);
-    assert.equal(settled.payment, charge!.name);
-
-    // The same event delivered again (a new message id, so JetStream keeps it) changes nothing.
-    const nats = await connect({ servers: testNatsUrl() });
-    try {
-      await nats.jetstream().publish(
-        "lattice.payment.v1.PaymentSucceeded",
-        PaymentSucceeded.encode({
-          eventId: randomUUID(),
-          payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
-        }).finish(),
+    it("answers an unknown user with NOT_FOUND and charges nothing", async () => {
+      const { orders } = clients();
+      const before = await paymentRows();
+      const error = await grpcErrorOf(
+        orders.createOrder({ user: "users/00000000-0000-4000-8000-000000000000", items: [item] }),
       );
-    } finally {
-      await nats.close();
-    }
-    await sleep(500);
-    assert.deepEqual((await orders.getOrder({ name: pending.name })).order, settled);
-  });
+      assert.equal(error.code, Status.NOT_FOUND);
+      assert.equal(await paymentRows(), before);
+    });
 
-  it("answers bad input with INVALID_ARGUMENT and field violations", async () => {
-    const { orders } = clients();
-    const error = await grpcErrorOf(
-      orders.createOrder({
-        user: "people/1",
-        items: [{ sku: "", quantity: 0, unitPrice: { currencyCode: "eur", amountMinor: 0 } }],
-      }),
-    );
-    assert.equal(error.code, Status.INVALID_ARGUMENT);
-    assert.deepEqual(
-      error.detail("BadRequest")?.fieldViolations.map((v) => v.field),
-      [
-        "user",
-        "items[0].sku",
-        "items[0].quantity",
-        "items[0].unit_price.currency_code",
-        "items[0].unit_price.amount_minor",
-      ],
-    );
-    for (const call of [
-      orders.getOrder({ name: "x" }),
-      orders.cancelOrder({ name: "" }),
-      orders.listOrders({ user: "u", pageSize: 1, pageToken: "" }),
-    ])
-      assert.equal((await grpcErrorOf(call)).code, Status.INVALID_ARGUMENT);
+    it("hands its deadline to the payment call: a caller that gives up leaves no charge running", async () => {
+      const { users, orders } = clients();
+      const { user: bob } = await users.createUser({
+        user: { name: "", email: "bob@example.org", displayName: "Bob", etag: "" },
+      });
+      const error = await grpcErrorOf(orders.createOrder({ user: bob!.name, items: [item] }, { timeoutMs: 200 }));
+      assert.equal(error.code, Status.DEADLINE_EXCEEDED);
+      await sleep(300);
+      const charge = payment.logs.filter((l) => l.msg === "finished call" && l["grpc.method"] === "Charge").at(-1);
+      assert.ok(
+        charge && ["DeadlineExceeded", "Canceled"].includes(charge["grpc.code"] as string),
+        JSON.stringify(charge),
+      );
+    });
+
+    it("settles an order whose caller left mid-charge from the payment event, and ignores a redelivery", async () => {
+      const { users, orders, paymentsApi } = clients();
+      const { user: cy } = await users.createUser({
+        user: { name: "", email: "cy@example.org", displayName: "Cy", etag: "" },
+      });
+      const gaveUp = await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }));
+      assert.equal(gaveUp.code, Status.DEADLINE_EXCEEDED);
+      const pending = (await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" })).orders[0]!;
+      assert.equal(pending.state, OrderState.ORDER_STATE_PENDING);
+
+      // Retrying the charge with the order's key (as a reconciler would) publishes PaymentSucceeded; the order
+      // service consumes it and settles the order.
+      const { payment: charge } = await paymentsApi.charge({
+        order: pending.name,
+        amount: pending.total,
+        idempotencyKey: pending.name,
+      });
+      let settled = pending;
+      const until = Date.now() + 10_000;
+      while (settled.state === OrderState.ORDER_STATE_PENDING && Date.now() < until) {
+        await sleep(50);
+        settled = (await orders.getOrder({ name: pending.name })).order!;
+      }
+      assert.equal(settled.state, OrderState.ORDER_STATE_PAID);
+      assert.equal(settled.payment, charge!.name);
+
+      // The same event delivered again (a new message id, so JetStream keeps it) changes nothing.
+      const nats = await connect({ servers: testNatsUrl() });
+      try {
+        await nats.jetstream().publish(
+          "lattice.payment.v1.PaymentSucceeded",
+          PaymentSucceeded.encode({
+            eventId: randomUUID(),
+            payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
+          }).finish(),
+        );
+      } finally {
+        await nats.close();
+      }
+      await sleep(500);
+      assert.deepEqual((await orders.getOrder({ name: pending.name })).order, settled);
+    });
+
+    it("answers bad input on every RPC with INVALID_ARGUMENT and field violations, writing nothing", async () => {
+      const { orders } = clients();
+      const rows = async () =>
+        Number((await ordersDb.query<{ n: string }>("SELECT count(*) AS n FROM orders")).rows[0]!.n);
+      const before = await rows();
+      const error = await grpcErrorOf(
+        orders.createOrder({
+          user: "people/1",
+          items: [{ sku: "", quantity: 0, unitPrice: { currencyCode: "eur", amountMinor: 0 } }],
+        }),
+      );
+      assert.equal(error.code, Status.INVALID_ARGUMENT);
+      assert.deepEqual(
+        error.detail("BadRequest")?.fieldViolations.map((v) => v.field),
+        [
+          "user",
+          "items[0].sku",
+          "items[0].quantity",
+          "items[0].unit_price.currency_code",
+          "items[0].unit_price.amount_minor",
+        ],
+      );
+      for (const [call, field] of [
+        [orders.getOrder({ name: "x" }), "name"],
+        [orders.cancelOrder({ name: "" }), "name"],
+        [orders.listOrders({ user: "u", pageSize: 1, pageToken: "" }), "user"],
+        [collect(orders.watchOrder({ name: "orders/nope" })), "name"],
+      ] as const) {
+        const failure = await grpcErrorOf(call);
+        assert.equal(failure.code, Status.INVALID_ARGUMENT);
+        assert.equal(failure.detail("BadRequest")?.fieldViolations[0]?.field, field);
+      }
+      assert.equal(await rows(), before);
+    });
   });
-});
