@@ -78,14 +78,13 @@ export class Orders {
 
   /** Records the order PENDING, charges it, and returns it PAID or PAYMENT_FAILED. */
   async create(userId: string | undefined, items: readonly OrderItem[], scope: CallScope): Promise<Order> {
-    const total = checkOrder(userId, items);
-    if (!userId || !total) throw new Error("unreachable: checkOrder throws on invalid input");
-    if (!(await this.users.exists(userId, scope))) throw new NotFoundError("user", `users/${userId}`);
+    const { user, total } = checkOrder(userId, items);
+    if (!(await this.users.exists(user, scope))) throw new NotFoundError("user", `users/${user}`);
 
     const now = this.now();
     const pending: Order = {
       id: randomUUID(),
-      userId,
+      userId: user,
       items,
       total,
       state: "pending",
@@ -161,8 +160,8 @@ export class Orders {
   }
 }
 
-/** Validates an order and returns its total. */
-function checkOrder(userId: string | undefined, items: readonly OrderItem[]): Money | undefined {
+/** Validates an order; returns its user id and total. */
+function checkOrder(userId: string | undefined, items: readonly OrderItem[]): { user: string; total: Money } {
   const violations: FieldViolation[] = [];
   if (!userId || !UUID.test(userId)) violations.push({ field: "user", description: 'must be "users/{id}"' });
   if (items.length < 1 || items.length > 100)
@@ -186,8 +185,8 @@ function checkOrder(userId: string | undefined, items: readonly OrderItem[]): Mo
     total += item.quantity * item.unitPrice.amountMinor;
   });
   if (currencies.size > 1) violations.push({ field: "items", description: "all items must have the same currency" });
-  if (violations.length > 0) throw new ValidationError(violations);
-  return { currencyCode: [...currencies][0]!, amountMinor: total };
+  if (violations.length > 0 || !userId) throw new ValidationError(violations);
+  return { user: userId, total: { currencyCode: [...currencies][0]!, amountMinor: total } };
 }
 
 /** A charge that was cancelled or timed out may have gone through; only a definite failure fails the order. */
