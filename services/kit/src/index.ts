@@ -20,3 +20,4 @@ export * from "./server/start-service.js";
 export * from "./db/index.js";
 export * from "./validation/text.js";
 export * from "./outbox/index.js";
+export * from "./paging/page-token.js";

@@ -1,4 +1,10 @@
-import { ValidationError, type CallContext, type ServiceImplementation } from "@lattice/kit";
+import {
+  pageTokenOf,
+  parsePageToken,
+  ValidationError,
+  type CallContext,
+  type ServiceImplementation,
+} from "@lattice/kit";
 import { OrderServiceService, type OrderItem as ProtoItem } from "@lattice/proto/lattice/order/v1/order";
 import type { CallScope, OrderItem, Orders } from "./orders.js";
 import { toProto } from "./proto-mapping.js";
@@ -21,7 +27,7 @@ export function orderHandler(orders: Orders): ServiceImplementation<typeof Order
       const page = await orders.list(userId, pageSize, parsePageToken(pageToken));
       return {
         orders: page.orders.map(toProto),
-        nextPageToken: page.after === undefined ? "" : Buffer.from(`after:${page.after}`).toString("base64url"),
+        nextPageToken: pageTokenOf(page.after),
       };
     },
 
@@ -51,11 +57,4 @@ function idOf(name: string): string {
   const match = /^orders\/([0-9a-f-]{36})$/.exec(name);
   if (!match) throw new ValidationError([{ field: "name", description: 'must be "orders/{id}"' }]);
   return match[1]!;
-}
-
-function parsePageToken(token: string): number | undefined {
-  if (token === "") return undefined;
-  const match = /^after:(\d{1,18})$/.exec(Buffer.from(token, "base64url").toString());
-  if (!match) throw new ValidationError([{ field: "page_token", description: "not a page token from this service" }]);
-  return Number(match[1]);
 }

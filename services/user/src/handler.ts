@@ -1,4 +1,4 @@
-import { ValidationError, type ServiceImplementation } from "@lattice/kit";
+import { pageTokenOf, parsePageToken, ValidationError, type ServiceImplementation } from "@lattice/kit";
 import { UserServiceService, type User as ProtoUser } from "@lattice/proto/lattice/user/v1/user";
 import type { User, Users } from "./users.js";
 
@@ -16,7 +16,7 @@ export function userHandler(users: Users): ServiceImplementation<typeof UserServ
 
     async listUsers({ pageSize, pageToken }) {
       const page = await users.list(pageSize, parsePageToken(pageToken));
-      return { users: page.users.map(toProto), nextPageToken: page.after === undefined ? "" : pageTokenOf(page.after) };
+      return { users: page.users.map(toProto), nextPageToken: pageTokenOf(page.after) };
     },
 
     async updateUser({ user, updateMask }) {
@@ -62,16 +62,4 @@ function versionOf(etag: string): number | undefined {
   if (!/^[1-9]\d{0,9}$/.test(etag))
     throw new ValidationError([{ field: "etag", description: "not an etag from this service" }]);
   return Number(etag);
-}
-
-/** Page tokens are opaque to clients: the position after which the next page starts. */
-function pageTokenOf(after: number): string {
-  return Buffer.from(`after:${after}`).toString("base64url");
-}
-
-function parsePageToken(token: string): number | undefined {
-  if (token === "") return undefined;
-  const match = /^after:(\d{1,18})$/.exec(Buffer.from(token, "base64url").toString());
-  if (!match) throw new ValidationError([{ field: "page_token", description: "not a page token from this service" }]);
-  return Number(match[1]);
 }
