@@ -6,6 +6,7 @@ import {
   type ChannelOptions,
   type ClientDuplexStream,
   type ClientWritableStream,
+  type ServiceError,
 } from "@grpc/grpc-js";
 import { GrpcError, isServiceError } from "../errors/grpc-error.js";
 import type {
@@ -77,21 +78,9 @@ function callFor(client: GrpcClient, def: AnyMethodDefinition, defaultTimeoutMs:
 
   if (!def.requestStream && !def.responseStream) {
     return (request: unknown, options?: CallOptions) =>
-      new Promise((resolve, reject) => {
-        const call = client.makeUnaryRequest(
-          path,
-          serialize,
-          deserialize,
-          request,
-          ...prepare(options),
-          (error, response) => {
-            stop();
-            if (error) reject(GrpcError.fromServiceError(error));
-            else resolve(response);
-          },
-        );
-        const stop = cancelOnAbort(call, options?.signal);
-      });
+      answerOf(options?.signal, (done) =>
+        client.makeUnaryRequest(path, serialize, deserialize, request, ...prepare(options), done),
+      );
   }
   if (!def.requestStream) {
     return (request: unknown, options?: CallOptions) => {
@@ -101,20 +90,10 @@ function callFor(client: GrpcClient, def: AnyMethodDefinition, defaultTimeoutMs:
   }
   if (!def.responseStream) {
     return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) =>
-      new Promise((resolve, reject) => {
-        const call = client.makeClientStreamRequest(
-          path,
-          serialize,
-          deserialize,
-          ...prepare(options),
-          (error, response) => {
-            stop();
-            if (error) reject(GrpcError.fromServiceError(error));
-            else resolve(response);
-          },
-        );
-        const stop = cancelOnAbort(call, options?.signal);
+      answerOf(options?.signal, (done) => {
+        const call = client.makeClientStreamRequest(path, serialize, deserialize, ...prepare(options), done);
         writeAll(call, requests);
+        return call;
       });
   }
   return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) => {
@@ -122,6 +101,22 @@ function callFor(client: GrpcClient, def: AnyMethodDefinition, defaultTimeoutMs:
     writeAll(call, requests);
     return readAll(call, options?.signal);
   };
+}
+
+/** The single answer of a unary or client-streaming call; `start` makes the call with the callback it is given. */
+function answerOf(
+  signal: AbortSignal | undefined,
+  start: (done: (error: ServiceError | null, response?: unknown) => void) => { cancel(): void },
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let stop = () => {};
+    const call = start((error, response) => {
+      stop();
+      if (error) reject(GrpcError.fromServiceError(error));
+      else resolve(response);
+    });
+    stop = cancelOnAbort(call, signal);
+  });
 }
 
 /** Sends requests as fast as the server takes them, then half-closes; a failing source cancels the call. */
