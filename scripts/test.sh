@@ -36,12 +36,15 @@ bash services/greeter/test/interop/build.sh
 
 step "test servers (PostgreSQL server, embedded PostgreSQL, NATS JetStream)"
 # One throwaway server of each for the whole run; tests use schemas and streams of their own.
-pg_dir="$root/.cache/test-postgres"
+# In the system's temporary folder: the server runs as the postgres user, who may not be able to enter the checkout.
+pg_dir="$(mktemp -d -t lattice-test-postgres.XXXXXX)"
+chmod 755 "$pg_dir"
 nats_dir="$root/.cache/test-nats"
 embedded_dir="$root/.cache/test-embedded-postgres"
 embedded_pid=""
 stop_servers() {
   bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
   bash scripts/deps/nats.sh stop "$nats_dir" >/dev/null 2>&1 || true
   if [ -n "$embedded_pid" ]; then kill -TERM "$embedded_pid" 2>/dev/null && wait "$embedded_pid" 2>/dev/null || true; fi
 }

