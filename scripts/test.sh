@@ -72,9 +72,10 @@ echo "NATS: $TEST_NATS_URL"
 step "tests"
 # Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.
 tests=()
-for source in services/*/test/*.test.ts; do
-  service="${source%%/test/*}"
+for source in services/*/test/*.test.ts tests/*/test/*.test.ts; do
+  [ -e "$source" ] || continue
+  package="${source%%/test/*}"
   name="$(basename "$source" .ts)"
-  tests+=("$service/dist/test/$name.js")
+  tests+=("$package/dist/test/$name.js")
 done
 node --test --test-reporter=spec "${tests[@]}"
