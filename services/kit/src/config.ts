@@ -13,6 +13,11 @@ export const baseConfigSchema = z.object({
   /** Plaintext HTTP: /livez, /readyz, /metrics. Kept apart from gRPC so probes never need TLS. */
   ADMIN_HOST: z.string().min(1).default("0.0.0.0"),
   ADMIN_PORT: port(8081),
+  /**
+   * Plaintext gRPC serving only grpc.health.v1.Health, on ADMIN_HOST: kubelet's `grpc:` probes need a numeric port
+   * and cannot speak TLS, so they must not depend on the gRPC port's security settings.
+   */
+  HEALTH_PORT: port(8091),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** auto: human-readable on a terminal, JSON otherwise (what log collectors want). */
   LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),

@@ -7,6 +7,7 @@ describe("loadConfig", () => {
     const config = loadConfig(baseConfigSchema, { GRPC_PORT: "6000" });
     assert.equal(config.GRPC_PORT, 6000);
     assert.equal(config.ADMIN_PORT, 8081);
+    assert.equal(config.HEALTH_PORT, 8091);
     assert.equal(config.SHUTDOWN_DRAIN_MS, 5000);
   });
 
@@ -25,5 +26,6 @@ describe("loadConfig", () => {
 
   it("rejects ports out of range", () => {
     assert.throws(() => loadConfig(baseConfigSchema, { ADMIN_PORT: "70000" }), /ADMIN_PORT/);
+    assert.throws(() => loadConfig(baseConfigSchema, { HEALTH_PORT: "-1" }), /HEALTH_PORT/);
   });
 });
