@@ -37,6 +37,12 @@ export const baseConfigSchema = z.object({
   GRPC_MAX_CONNECTION_AGE_GRACE_MS: millis(30_000),
   GRPC_KEEPALIVE_TIME_MS: millis(60_000),
   GRPC_KEEPALIVE_TIMEOUT_MS: millis(20_000),
+  /**
+   * How clients this service creates spread calls over a target's addresses. pick_first suits a mesh (its proxy
+   * balances per request) and ClusterIP Services; round_robin with a dns:/// target to a headless Service balances
+   * over every pod without a mesh.
+   */
+  GRPC_LB_POLICY: z.enum(["pick_first", "round_robin"]).default("pick_first"),
   GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce
     .number()
     .int()
