@@ -220,3 +220,62 @@ config.linkerd.io/opaque-ports: {{ join "," . | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* Egress rules every pod of the release needs: DNS, and the Linkerd control plane when meshed. */}}
+{{- define "lattice.baseEgress" -}}
+{{- $np := .Values.networkPolicy -}}
+{{- with $np.dns }}
+- to:
+    {{- toYaml . | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+{{- if .Values.linkerd.enabled }}
+# The proxy's identity (8080), destination (8086) and policy (8090) controllers.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ $np.linkerdNamespace }}
+  ports:
+    - port: 8080
+      protocol: TCP
+    - port: 8086
+      protocol: TCP
+    - port: 8090
+      protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/* Ingress from the kubelet and monitoring to the given named ports (plus the Linkerd proxy's admin port). */}}
+{{- define "lattice.probeIngress" -}}
+{{- $np := .root.Values.networkPolicy -}}
+{{- $from := concat ($np.probeSources | default list) ($np.monitoringSources | default list) -}}
+{{- if $from }}
+- from:
+    {{- toYaml $from | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+    {{- if .root.Values.linkerd.enabled }}
+    - port: 4191
+      protocol: TCP
+    {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A podSelector peer matching the named components of this release. */}}
+{{- define "lattice.podsPeer" -}}
+- podSelector:
+    matchExpressions:
+      - key: app.kubernetes.io/instance
+        operator: In
+        values: [{{ .root.Release.Name | quote }}]
+      - key: app.kubernetes.io/name
+        operator: In
+        values: {{ .names | toJson }}
+{{- end }}
