@@ -8,16 +8,10 @@ source "$(dirname "$0")/lib.sh"
 require_podman
 cd "$containers_root"
 
-ca_bundle="${NPM_CA_BUNDLE:-}"
-if [ -z "$ca_bundle" ]; then
-  for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-    [ -f "$candidate" ] && ca_bundle="$candidate" && break
-  done
-fi
-[ -n "$ca_bundle" ] && [ -f "$ca_bundle" ] || die "no system CA bundle found: set NPM_CA_BUNDLE"
+ca_bundle="$NPM_CA_BUNDLE"
+[ -n "$ca_bundle" ] && [ -f "$ca_bundle" ] || die "no system CA bundle found: set NPM_CA_BUNDLE to one"
 image_exists "$NODE_IMAGE" || die "base image $NODE_IMAGE is missing: run scripts/containers/base.sh first"
 
-version="$(node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)"
 revision="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain 2>/dev/null)" ] || revision="$revision-dirty"
 source_url="$(git remote get-url origin 2>/dev/null || true)"
@@ -27,6 +21,7 @@ services=("$@")
 for service in "${services[@]}"; do
   [ -f "services/$service/package.json" ] || die "no service named $service in services/"
   image="$LATTICE_IMAGE_PREFIX$service:$LATTICE_IMAGE_TAG"
+  version="$(node -p "require('./services/$service/package.json').version")"
   previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
   started=$SECONDS
   podman build --quiet --pull=never --layers \

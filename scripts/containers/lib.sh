@@ -1,20 +1,12 @@
 # Shared by scripts/containers/*.sh: where things are, the image names, and the podman configuration every script
-# (and the image tests) must use. Sourcing it exports CONTAINERS_CONF, so podman and buildah read the same file.
+# must use (env.sh), and helpers. Sourcing it exports CONTAINERS_CONF, so podman and buildah read the same file.
 # shellcheck shell=bash
 
-containers_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-containers_cache="$containers_root/.cache/containers"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 containers_name="$(basename "$0")"
 
-# The services that ship as images, and how their images are named.
+# The services that ship as images.
 lattice_services=(greeter user payment order)
-: "${LATTICE_IMAGE_PREFIX:=localhost/lattice/}"
-: "${LATTICE_IMAGE_TAG:=dev}"
-# The base the Dockerfile defaults to; here a local stand-in carries this exact name (no registry to pull from).
-: "${NODE_IMAGE:=docker.io/library/node:20.20.2-bookworm-slim}"
-export LATTICE_IMAGE_PREFIX LATTICE_IMAGE_TAG NODE_IMAGE
-
-export CONTAINERS_CONF="$containers_cache/containers.conf"
 
 die() {
   echo "$containers_name: $*" >&2
