@@ -6,6 +6,8 @@ export interface ServiceContainer {
   readonly name: string;
   /** The gRPC port as published on 127.0.0.1. */
   readonly grpcAddress: string;
+  /** The plaintext health port (grpc.health.v1 only, for kubelet probes) as published on 127.0.0.1. */
+  readonly healthAddress: string;
   /** SIGTERM, then the exit code once the container has stopped. */
   stop(): Promise<number>;
   /** Messages ("msg") of the service's JSON log lines so far. */
@@ -28,14 +30,15 @@ export async function startServiceContainer(
     name,
     image: serviceImage(service),
     network: options.network,
-    publish: [50051],
+    publish: [50051, 8091],
     readOnly: true,
     // A short drain keeps the test quick; the shutdown sequence is the same.
     env: { LOG_FORMAT: "json", SHUTDOWN_DRAIN_MS: "500", ...options.env },
   });
-  let grpcAddress: string;
+  let grpcAddress: string, healthAddress: string;
   try {
     grpcAddress = await publishedAddress(name, 50051);
+    healthAddress = await publishedAddress(name, 8091);
     await waitServing(grpcAddress, { alive: () => isRunning(name) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -44,6 +47,7 @@ export async function startServiceContainer(
   return {
     name,
     grpcAddress,
+    healthAddress,
     stop: () => stopContainer(name, stopTimeoutSeconds),
     messages: async () => (await jsonLogs(name)).map((line) => String(line["msg"])),
   };

@@ -8,7 +8,9 @@ import { Language, GreeterServiceService } from "@lattice/proto/lattice/greeter/
 import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
+import { HealthCheckResponse_ServingStatus } from "@lattice/proto/grpc/health/v1/health";
 import { execIn, removeContainers, runContainer } from "../src/containers.js";
+import { checkHealth } from "../src/health.js";
 import { findInLayers } from "../src/image-layers.js";
 import { serviceImage, services, type ServiceName } from "../src/images.js";
 import { createNetwork, networkGateway, removeNetwork } from "../src/networks.js";
@@ -131,6 +133,9 @@ describe("service images (podman)", () => {
     try {
       const reply = await client.greet({ name: "Ada", language: Language.LANGUAGE_ENGLISH });
       assert.equal(reply.message, "Hello, Ada!");
+      // The health port kubelet probes (HEALTH_PORT from the image's env).
+      assert.equal(await checkHealth(greeter.healthAddress, "readiness"), HealthCheckResponse_ServingStatus.SERVING);
+      assert.equal(await checkHealth(greeter.healthAddress, "liveness"), HealthCheckResponse_ServingStatus.SERVING);
 
       // PID 1 is node itself (so SIGTERM reaches the kit), running as 10001.
       const status = await execIn(greeter.name, ["cat", "/proc/1/status"]);
