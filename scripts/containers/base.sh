@@ -52,7 +52,7 @@ as_root ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
 
 echo "importing as $NODE_IMAGE"
 as_root tar --numeric-owner -C "$rootfs" -c . |
-  podman import \
+  podman import --quiet \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV NODE_VERSION=${node_version#v}" \
     --change 'CMD ["node"]' \

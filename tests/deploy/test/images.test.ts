@@ -89,12 +89,19 @@ describe("service images (podman)", () => {
   it("images: numeric non-root user, the service's main as entrypoint, production env, ports, OCI labels", async () => {
     for (const service of services) {
       const [image] = JSON.parse(await podman(["image", "inspect", serviceImage(service)])) as {
-        Config: { User: string; Entrypoint: string[]; Env: string[]; ExposedPorts: Record<string, unknown> };
+        Config: {
+          User: string;
+          Entrypoint: string[];
+          Cmd?: string[] | null;
+          Env: string[];
+          ExposedPorts: Record<string, unknown>;
+        };
         Labels: Record<string, string> | null;
       }[];
       assert.ok(image);
       assert.equal(image.Config.User, "10001:10001");
       assert.deepEqual(image.Config.Entrypoint, ["node", "/app/main.js"]);
+      assert.deepEqual(image.Config.Cmd ?? [], [], `${service}: no arguments inherited from the base's CMD`);
       for (const env of ["NODE_ENV=production", "GRPC_PORT=50051", "ADMIN_PORT=8081", "HEALTH_PORT=8091"])
         assert.ok(image.Config.Env.includes(env), `${service}: ${env}`);
       assert.ok(!image.Config.Env.some((env) => env.startsWith("NODE_EXTRA_CA_CERTS")), `${service}: no CA setting`);
