@@ -16,6 +16,8 @@ revision="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain 2>/dev/null)" ] || revision="$revision-dirty"
 source_url="$(git remote get-url origin 2>/dev/null || true)"
 
+# The labels that change from build to build go in as --label as well: buildah (1.28) reuses a cached LABEL step
+# whose build args changed, which would leave a stale revision on an otherwise unchanged image.
 services=("$@")
 [ "${#services[@]}" -gt 0 ] || services=("${lattice_services[@]}")
 for service in "${services[@]}"; do
@@ -31,6 +33,9 @@ for service in "${services[@]}"; do
     --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" \
     --build-arg "SOURCE=$source_url" \
+    --label "org.opencontainers.image.version=$version" \
+    --label "org.opencontainers.image.revision=$revision" \
+    --label "org.opencontainers.image.source=$source_url" \
     --secret "id=npm_ca,src=$ca_bundle" \
     --tag "$image" \
     . >/dev/null

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { createClient, Status } from "@lattice/kit";
 import { dropSchema, grpcErrorOf, testDatabaseUrl, uniqueSchema } from "@lattice/kit/testing";
 import { Language, GreeterServiceService } from "@lattice/proto/lattice/greeter/v1/greeter";
@@ -15,10 +17,18 @@ import { findInLayers } from "../src/image-layers.js";
 import { serviceImage, services, type ServiceName } from "../src/images.js";
 import { createNetwork, networkGateway, removeNetwork } from "../src/networks.js";
 import { podman, requireImage, requirePodman } from "../src/podman.js";
+import { repositoryRoot } from "../src/repository.js";
 import { startServiceContainer, type ServiceContainer } from "../src/service-container.js";
 import { startTcpRelay, type TcpRelay } from "../src/tcp-relay.js";
 
 const suffix = randomBytes(4).toString("hex");
+const execFileAsync = promisify(execFile);
+
+/** The checkout's commit, abbreviated as scripts/containers/build.sh writes it into the revision label. */
+async function gitHead(): Promise<string> {
+  const { stdout } = await execFileAsync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: repositoryRoot });
+  return stdout.trim();
+}
 const network = `lattice-images-${suffix}`;
 const calls = { defaultTimeoutMs: 15_000 };
 const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
@@ -87,6 +97,7 @@ describe("service images (podman)", () => {
   });
 
   it("images: numeric non-root user, the service's main as entrypoint, production env, ports, OCI labels", async () => {
+    const head = await gitHead();
     for (const service of services) {
       const [image] = JSON.parse(await podman(["image", "inspect", serviceImage(service)])) as {
         Config: {
@@ -109,7 +120,10 @@ describe("service images (podman)", () => {
       const labels = image.Labels ?? {};
       assert.equal(labels["org.opencontainers.image.title"], `lattice-${service}`);
       assert.match(labels["org.opencontainers.image.version"] ?? "", /^\d+\.\d+\.\d+/);
-      assert.match(labels["org.opencontainers.image.revision"] ?? "", /^[0-9a-f]{7,}/);
+      assert.ok(
+        (labels["org.opencontainers.image.revision"] ?? "").startsWith(head),
+        `${service}: revision label ${labels["org.opencontainers.image.revision"]} is the checkout's commit ${head}`,
+      );
       assert.ok("org.opencontainers.image.source" in labels, `${service}: source label`);
       const main = await podman([
         "run",
