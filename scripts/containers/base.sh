@@ -24,7 +24,8 @@ case "$wanted" in
   *) echo "warning: this machine's node is $node_version, the image name says ${wanted}" >&2 ;;
 esac
 
-# The Debian mirror apt is configured with (the one serving bookworm's main component).
+# The Debian mirror apt is configured with (the one serving bookworm's main component). The $(...) are apt's fields.
+# shellcheck disable=SC2016
 mirror="$(apt-get indextargets --format '$(RELEASE) $(COMPONENT) $(REPO_URI)' 2>/dev/null |
   awk '$1 == "bookworm" && $2 == "main" { print $3; exit }')"
 [ -n "$mirror" ] || die "found no Debian bookworm mirror in apt's sources"

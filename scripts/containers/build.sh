@@ -9,7 +9,7 @@ require_podman
 cd "$containers_root"
 
 ca_bundle="$NPM_CA_BUNDLE"
-[ -n "$ca_bundle" ] && [ -f "$ca_bundle" ] || die "no system CA bundle found: set NPM_CA_BUNDLE to one"
+if [ -z "$ca_bundle" ] || [ ! -f "$ca_bundle" ]; then die "no system CA bundle found: set NPM_CA_BUNDLE to one"; fi
 image_exists "$NODE_IMAGE" || die "base image $NODE_IMAGE is missing: run scripts/containers/base.sh first"
 
 revision="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"

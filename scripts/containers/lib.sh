@@ -24,8 +24,10 @@ as_root() {
   fi
 }
 
-# Fails unless podman is present: the other scripts run after tools.sh.
+# Fails unless podman is present and runs as root: the other scripts run after tools.sh.
 require_podman() {
+  # Rootful podman is what these scripts set up (rootless needs subordinate ids and its own storage).
+  [ "$(id -u)" -eq 0 ] || die "run as root (rootful podman), e.g. with sudo -E"
   command -v podman >/dev/null || die "podman is not installed: run scripts/containers/tools.sh first"
   [ -f "$CONTAINERS_CONF" ] || die "$CONTAINERS_CONF is missing: run scripts/containers/tools.sh first"
 }
