@@ -23,15 +23,15 @@ import { startTcpRelay, type TcpRelay } from "../src/tcp-relay.js";
 
 const suffix = randomBytes(4).toString("hex");
 const execFileAsync = promisify(execFile);
+const network = `lattice-images-${suffix}`;
+const calls = { defaultTimeoutMs: 15_000 };
+const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
 
 /** The checkout's commit, abbreviated as scripts/containers/build.sh writes it into the revision label. */
 async function gitHead(): Promise<string> {
   const { stdout } = await execFileAsync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: repositoryRoot });
   return stdout.trim();
 }
-const network = `lattice-images-${suffix}`;
-const calls = { defaultTimeoutMs: 15_000 };
-const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
 
 /** Stops a service container with SIGTERM and checks the kit's graceful shutdown: drain, then exit 0. */
 async function stopsGracefully(service: ServiceContainer): Promise<void> {
@@ -71,7 +71,7 @@ describe("service images (podman)", () => {
     // The database: the test PostgreSQL server listens on the host's loopback only. Containers reach it through
     // a relay in this process that listens on the gateway address of the network created above, i.e. on the
     // host end of that network's private bridge; the relay connects to 127.0.0.1. So database traffic stays on
-    // loopback and inside the network this test made, and nothing listens on an outside interface. The bridge
+    // loopback and inside the network this test made; neither the server nor the relay takes an outside address. The bridge
     // exists only while a container is attached, so an idle anchor container holds it up for the relay.
     await runContainer({
       name: containerName("anchor"),
