@@ -31,6 +31,13 @@ fi
 step "build"
 npx tsc -b
 
+step "container images (podman: tools, base image stand-in, service images)"
+bash scripts/containers/tools.sh
+bash scripts/containers/base.sh
+bash scripts/containers/build.sh
+# The image tests (tests/deploy) use the same podman configuration, image names and CA bundle path as the build.
+source scripts/containers/env.sh
+
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
