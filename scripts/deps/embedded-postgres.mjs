@@ -31,11 +31,16 @@ function hash(text) {
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
-/** A folder in the system's temporary folder that any user can enter. */
+/**
+ * A folder in the system's temporary folder that any user can enter, made so once: initdb then narrows a cluster's
+ * folder to its owner, and PostgreSQL refuses to start on a cluster whose folder others may enter again.
+ */
 function sharedDir(name) {
   const path = join(tmpdir(), name);
-  mkdirSync(path, { recursive: true });
-  chmodSync(path, 0o755);
+  if (!existsSync(path)) {
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o755);
+  }
   return path;
 }
 
