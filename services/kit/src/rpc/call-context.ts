@@ -28,9 +28,16 @@ export interface CallContext {
   readonly values: Map<symbol, unknown>;
 }
 
+/**
+ * How early before the server's deadline a cancellation still counts as the deadline. The client's timer starts
+ * before its request is sent and the server's when the request arrives, so a client giving up at its deadline
+ * cancels the call a little before the server's copy of that deadline passes; more so on a loaded machine.
+ */
+const DEADLINE_SKEW_MS = 100;
+
 /** The error a call ends with once its caller has gone: DEADLINE_EXCEEDED or CANCELLED. */
 export function cancellationError(ctx: Pick<CallContext, "deadline">): GrpcError {
-  const expired = ctx.deadline !== undefined && ctx.deadline.getTime() <= Date.now();
+  const expired = ctx.deadline !== undefined && ctx.deadline.getTime() - DEADLINE_SKEW_MS <= Date.now();
   return expired
     ? new GrpcError(Status.DEADLINE_EXCEEDED, "deadline exceeded")
     : new GrpcError(Status.CANCELLED, "cancelled by the client");
