@@ -11,9 +11,10 @@ ensure_node_modules
 step "build"
 npx tsc -b
 
-# Fixed local ports, one pair per service, so addresses stay the same from run to run.
+# Fixed local ports, one set per service, so addresses stay the same from run to run.
 declare -A grpc_ports=([greeter]=50051 [user]=50052 [payment]=50053 [order]=50054)
 declare -A admin_ports=([greeter]=8081 [user]=8082 [payment]=8083 [order]=8084)
+declare -A health_ports=([greeter]=8091 [user]=8092 [payment]=8093 [order]=8094)
 
 pids=()
 stop_all() {
@@ -52,6 +53,7 @@ for main in services/*/dist/src/main.js; do
   name="$(basename "$(dirname "$(dirname "$(dirname "$main")")")")"
   [ -n "${grpc_ports[$name]:-}" ] || { echo "no local port for service '$name': add it to scripts/up.sh" >&2; exit 1; }
   GRPC_HOST=127.0.0.1 GRPC_PORT="${grpc_ports[$name]}" ADMIN_HOST=127.0.0.1 ADMIN_PORT="${admin_ports[$name]}" \
+    HEALTH_PORT="${health_ports[$name]}" \
     node "$main" &
   pids+=("$!")
 done
@@ -68,14 +70,15 @@ cat <<EOT
 
 Lattice is up.
 
-  service   gRPC              admin (/livez /readyz /metrics)
-$(for name in "${!grpc_ports[@]}"; do printf '  %-9s 127.0.0.1:%-7s http://127.0.0.1:%s\n' "$name" "${grpc_ports[$name]}" "${admin_ports[$name]}"; done)
+  service   gRPC              admin (/livez /readyz /metrics)   gRPC health (plaintext)
+$(for name in "${!grpc_ports[@]}"; do printf '  %-9s 127.0.0.1:%-7s http://127.0.0.1:%-17s 127.0.0.1:%s\n' "$name" "${grpc_ports[$name]}" "${admin_ports[$name]}" "${health_ports[$name]}"; done)
 
 Try (from this folder):
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"name":"Ada"}' http://127.0.0.1:50051/lattice.greeter.v1.GreeterService/Greet
   npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50051
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"user":{"email":"ada@example.com","displayName":"Ada"}}' http://127.0.0.1:50052/lattice.user.v1.UserService/CreateUser
   curl http://127.0.0.1:8081/readyz
+  node services/kit/dist/src/bin/health-probe.js --addr=127.0.0.1:8091 --service=readiness
 
 Ctrl-C stops everything.
 EOT

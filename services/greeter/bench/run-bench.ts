@@ -25,7 +25,13 @@ const servers = {
   kit: {
     main: fileURLToPath(new URL("../src/main.js", import.meta.url)),
     // Full chain as deployed: metrics, one info log line per call (to /dev/null here), recovery.
-    env: { GRPC_HOST: "127.0.0.1", ADMIN_HOST: "127.0.0.1", ADMIN_PORT: "18061", LOG_FORMAT: "json" },
+    env: {
+      GRPC_HOST: "127.0.0.1",
+      ADMIN_HOST: "127.0.0.1",
+      ADMIN_PORT: "18061",
+      HEALTH_PORT: "18071",
+      LOG_FORMAT: "json",
+    },
   },
 } as const;
 type ServerName = keyof typeof servers;

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import { describe, it } from "node:test";
-import { GrpcError, HealthService, ServingStatus, Status } from "@lattice/kit";
+import { fileURLToPath } from "node:url";
+import { createClient, GrpcError, HealthService, ServingStatus, Status } from "@lattice/kit";
 import { startTestService } from "@lattice/kit/testing";
+import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "../src/module.js";
 
 const GREETER = "lattice.greeter.v1.GreeterService";
@@ -63,5 +67,77 @@ describe("health", () => {
       /grpc_server_started_total\{grpc_type="bidi_stream".*grpc_method="ChatGreetings"\} 0/,
     );
     assert.equal((await fetch(`${service.adminUrl}/nope`)).status, 404);
+  });
+
+  it("serves Health alone on the plaintext health port, with the same statuses through the drain", async () => {
+    const service = await startTestService(greeterModule, { env: { SHUTDOWN_DRAIN_MS: "400" } });
+    const health = createClient(HealthService, service.healthAddress);
+    const greeter = createClient(GreeterServiceService, service.healthAddress);
+    try {
+      assert.notEqual(service.healthAddress, service.grpcAddress);
+      assert.equal((await health.check({ service: "readiness" })).status, ServingStatus.SERVING);
+      assert.equal((await health.check({ service: GREETER })).status, ServingStatus.SERVING);
+      const other = await greeter.greet({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).catch((e: unknown) => e);
+      assert.ok(other instanceof GrpcError && other.code === Status.UNIMPLEMENTED, "only Health is served there");
+
+      const stopped = service.shutdown();
+      assert.equal((await health.check({ service: "readiness" })).status, ServingStatus.NOT_SERVING);
+      assert.equal((await health.check({ service: "liveness" })).status, ServingStatus.SERVING);
+      await stopped;
+      const after = await health.check({ service: "liveness" }, { timeoutMs: 1_000 }).catch((e: unknown) => e);
+      assert.ok(after instanceof GrpcError, "the health port closes once the service has stopped");
+    } finally {
+      health.close();
+      greeter.close();
+      await service.shutdown();
+    }
+  });
+});
+
+const healthProbe = fileURLToPath(new URL("../../../kit/dist/src/bin/health-probe.js", import.meta.url));
+
+function runProbe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [healthProbe, ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.ok(address && typeof address === "object");
+  return address.port;
+}
+
+describe("health-probe command", () => {
+  it("exits 0 when SERVING, 4 while draining, 3 for an unknown service, 2 when unreachable, 1 on bad arguments", async () => {
+    const service = await startTestService(greeterModule, { env: { SHUTDOWN_DRAIN_MS: "1500" } });
+    try {
+      const addr = `--addr=${service.healthAddress}`;
+      const serving = await runProbe(addr, "--service=readiness");
+      assert.deepEqual([serving.code, serving.stdout], [0, "status: SERVING\n"]);
+      assert.equal((await runProbe(addr, "--service=no.such.Service")).code, 3);
+
+      const stopped = service.shutdown();
+      const draining = await runProbe(addr, "--service=readiness");
+      assert.equal(draining.code, 4);
+      assert.match(draining.stderr, /"readiness" is NOT_SERVING/);
+      assert.equal((await runProbe(addr, "--service=liveness")).code, 0, "liveness passes while draining");
+      await stopped;
+
+      const unreachable = await runProbe(`--addr=127.0.0.1:${await closedPort()}`, "--timeout=500ms");
+      assert.equal(unreachable.code, 2);
+      assert.match(unreachable.stderr, /UNAVAILABLE|DEADLINE_EXCEEDED/);
+      const bad = await runProbe("--timeout=soon");
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /usage: health-probe/);
+    } finally {
+      await service.shutdown();
+    }
   });
 });

@@ -13,6 +13,11 @@ export const baseConfigSchema = z.object({
   /** Plaintext HTTP: /livez, /readyz, /metrics. Kept apart from gRPC so probes never need TLS. */
   ADMIN_HOST: z.string().min(1).default("0.0.0.0"),
   ADMIN_PORT: port(8081),
+  /**
+   * Plaintext gRPC serving only grpc.health.v1.Health, on ADMIN_HOST: kubelet's `grpc:` probes need a numeric port
+   * and cannot speak TLS, so they must not depend on the gRPC port's security settings.
+   */
+  HEALTH_PORT: port(8091),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** auto: human-readable on a terminal, JSON otherwise (what log collectors want). */
   LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
@@ -32,6 +37,12 @@ export const baseConfigSchema = z.object({
   GRPC_MAX_CONNECTION_AGE_GRACE_MS: millis(30_000),
   GRPC_KEEPALIVE_TIME_MS: millis(60_000),
   GRPC_KEEPALIVE_TIMEOUT_MS: millis(20_000),
+  /**
+   * How clients this service creates spread calls over a target's addresses. pick_first suits a mesh (its proxy
+   * balances per request) and ClusterIP Services; round_robin with a dns:/// target to a headless Service balances
+   * over every pod without a mesh.
+   */
+  GRPC_LB_POLICY: z.enum(["pick_first", "round_robin"]).default("pick_first"),
   GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce
     .number()
     .int()

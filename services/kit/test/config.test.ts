@@ -7,6 +7,8 @@ describe("loadConfig", () => {
     const config = loadConfig(baseConfigSchema, { GRPC_PORT: "6000" });
     assert.equal(config.GRPC_PORT, 6000);
     assert.equal(config.ADMIN_PORT, 8081);
+    assert.equal(config.HEALTH_PORT, 8091);
+    assert.equal(config.GRPC_LB_POLICY, "pick_first");
     assert.equal(config.SHUTDOWN_DRAIN_MS, 5000);
   });
 
@@ -25,5 +27,11 @@ describe("loadConfig", () => {
 
   it("rejects ports out of range", () => {
     assert.throws(() => loadConfig(baseConfigSchema, { ADMIN_PORT: "70000" }), /ADMIN_PORT/);
+    assert.throws(() => loadConfig(baseConfigSchema, { HEALTH_PORT: "-1" }), /HEALTH_PORT/);
+  });
+
+  it("accepts only the load-balancing policies clients support", () => {
+    assert.equal(loadConfig(baseConfigSchema, { GRPC_LB_POLICY: "round_robin" }).GRPC_LB_POLICY, "round_robin");
+    assert.throws(() => loadConfig(baseConfigSchema, { GRPC_LB_POLICY: "least_request" }), /GRPC_LB_POLICY/);
   });
 });

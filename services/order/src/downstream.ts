@@ -1,4 +1,11 @@
-import { createClient, GrpcError, Status, type CallOptions, type ServiceClient } from "@lattice/kit";
+import {
+  createClient,
+  GrpcError,
+  Status,
+  type CallOptions,
+  type ClientOptions,
+  type ServiceClient,
+} from "@lattice/kit";
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import type { CallScope, Money, PaymentGateway, UserDirectory } from "./orders.js";
@@ -12,8 +19,8 @@ function optionsOf(scope: CallScope): CallOptions {
 export class GrpcUserDirectory implements UserDirectory {
   constructor(private readonly client: ServiceClient<typeof UserServiceService>) {}
 
-  static connect(address: string): GrpcUserDirectory {
-    return new GrpcUserDirectory(createClient(UserServiceService, address));
+  static connect(address: string, options?: ClientOptions): GrpcUserDirectory {
+    return new GrpcUserDirectory(createClient(UserServiceService, address, options));
   }
 
   async exists(userId: string, scope: CallScope): Promise<boolean> {
@@ -35,8 +42,8 @@ export class GrpcUserDirectory implements UserDirectory {
 export class GrpcPaymentGateway implements PaymentGateway {
   constructor(private readonly client: ServiceClient<typeof PaymentServiceService>) {}
 
-  static connect(address: string): GrpcPaymentGateway {
-    return new GrpcPaymentGateway(createClient(PaymentServiceService, address));
+  static connect(address: string, options?: ClientOptions): GrpcPaymentGateway {
+    return new GrpcPaymentGateway(createClient(PaymentServiceService, address, options));
   }
 
   async charge(orderId: string, total: Money, scope: CallScope) {

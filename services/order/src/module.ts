@@ -19,6 +19,7 @@ import { PgOrderRepository } from "./pg-order-repository.js";
 export const orderConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: baseConfigSchema.shape.GRPC_PORT.default(50054),
   ADMIN_PORT: baseConfigSchema.shape.ADMIN_PORT.default(8084),
+  HEALTH_PORT: baseConfigSchema.shape.HEALTH_PORT.default(8094),
   ...databaseConfig("orders"),
   ...outboxConfig,
   /** gRPC targets of the services orders depend on, e.g. "dns:///user:50051". */
@@ -35,8 +36,9 @@ export const orderModule = defineService({
   async setup({ server, config, logger }) {
     const pool = await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, migrations, logger });
     const repository = new PgOrderRepository(pool, config.DATABASE_URL, config.DATABASE_SCHEMA);
-    const users = GrpcUserDirectory.connect(config.USER_SERVICE_ADDRESS);
-    const payments = GrpcPaymentGateway.connect(config.PAYMENT_SERVICE_ADDRESS);
+    const clientOptions = { loadBalancing: config.GRPC_LB_POLICY };
+    const users = GrpcUserDirectory.connect(config.USER_SERVICE_ADDRESS, clientOptions);
+    const payments = GrpcPaymentGateway.connect(config.PAYMENT_SERVICE_ADDRESS, clientOptions);
     const orders = new Orders(repository, users, payments);
     server.addService(OrderServiceService, orderHandler(orders));
     const stopConsumer = config.NATS_URL

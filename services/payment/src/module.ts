@@ -19,6 +19,7 @@ const rate = z.coerce.number().min(0).max(1);
 export const paymentConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: baseConfigSchema.shape.GRPC_PORT.default(50053),
   ADMIN_PORT: baseConfigSchema.shape.ADMIN_PORT.default(8083),
+  HEALTH_PORT: baseConfigSchema.shape.HEALTH_PORT.default(8093),
   ...databaseConfig("payments"),
   ...outboxConfig,
   /** The simulated processor: latency of each call, share of declined charges, share of failed calls. */

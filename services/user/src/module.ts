@@ -8,6 +8,7 @@ import { Users } from "./users.js";
 export const userConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: baseConfigSchema.shape.GRPC_PORT.default(50052),
   ADMIN_PORT: baseConfigSchema.shape.ADMIN_PORT.default(8082),
+  HEALTH_PORT: baseConfigSchema.shape.HEALTH_PORT.default(8092),
   ...databaseConfig("users"),
 });
 

@@ -6,6 +6,7 @@ export interface GreeterProcess {
   readonly child: ChildProcess;
   readonly grpcAddress: string;
   readonly adminUrl: string;
+  readonly healthAddress: string;
   /** JSON log lines so far. */
   readonly logs: Record<string, unknown>[];
   /** Resolves with the exit code once the process has ended. */
@@ -23,6 +24,7 @@ export async function startGreeterProcess(env: Record<string, string> = {}): Pro
       GRPC_PORT: "0",
       ADMIN_HOST: "127.0.0.1",
       ADMIN_PORT: "0",
+      HEALTH_PORT: "0",
       LOG_FORMAT: "json",
       ...env,
     },
@@ -53,6 +55,7 @@ export async function startGreeterProcess(env: Record<string, string> = {}): Pro
     child,
     grpcAddress: serving["grpc"] as string,
     adminUrl: serving["admin"] as string,
+    healthAddress: serving["health"] as string,
     logs,
     exited,
     logged,

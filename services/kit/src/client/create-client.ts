@@ -18,6 +18,7 @@ import type {
   ResponseOf,
 } from "../rpc/definition.js";
 import { cancelOnAbort, toGrpcCallOptions, toMetadata, type CallOptions } from "./call-options.js";
+import { loadBalancingOptions, type LoadBalancingPolicy } from "./load-balancing.js";
 
 export type UnaryCall<Req, Res> = (request: Req, options?: CallOptions) => Promise<Res>;
 export type ServerStreamCall<Req, Res> = (request: Req, options?: CallOptions) => AsyncIterable<Res>;
@@ -49,6 +50,8 @@ export type ServiceClient<D extends AnyServiceDefinition> = { readonly [K in key
 export interface ClientOptions {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
+  /** pick_first (grpc-js's default) or round_robin over every address the target resolves to. */
+  loadBalancing?: LoadBalancingPolicy;
   /** Deadline for calls that set none; unlimited by default. */
   defaultTimeoutMs?: number;
 }
@@ -58,11 +61,10 @@ export function createClient<D extends AnyServiceDefinition>(
   address: string,
   options: ClientOptions = {},
 ): ServiceClient<D> {
-  const client = new GrpcClient(
-    address,
-    options.credentials ?? grpcCredentials.createInsecure(),
-    options.channelOptions,
-  );
+  const client = new GrpcClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
+    ...(options.loadBalancing ? loadBalancingOptions(options.loadBalancing) : {}),
+    ...options.channelOptions,
+  });
   const methods: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(definition)) {
     if (key === "close" || key === "grpcClient") throw new Error(`method name "${key}" clashes with the client API`);

@@ -1,2 +1,3 @@
 export * from "./call-options.js";
 export * from "./create-client.js";
+export * from "./load-balancing.js";

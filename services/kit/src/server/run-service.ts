@@ -50,6 +50,14 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
     logger.fatal({ err: error }, "failed to start");
     return process.exit(1);
   }
-  logger.info({ grpc: running.grpcAddress, admin: running.adminUrl, services: running.server.services }, "serving");
+  logger.info(
+    {
+      grpc: running.grpcAddress,
+      admin: running.adminUrl,
+      health: running.healthAddress,
+      services: running.server.services,
+    },
+    "serving",
+  );
   if (signals.length > 0) stop(running);
 }

@@ -1,5 +1,6 @@
 import { startAdminServer } from "../admin/admin-server.js";
 import type { BaseConfig } from "../config.js";
+import { startHealthServer } from "../health/health-server.js";
 import type { Logger } from "../logger.js";
 import type { Interceptor } from "../interceptors/interceptor.js";
 import { LatticeServer } from "./lattice-server.js";
@@ -11,6 +12,8 @@ export interface RunningService {
   readonly grpcAddress: string;
   /** Base URL of the admin port, e.g. "http://127.0.0.1:8081". */
   readonly adminUrl: string;
+  /** Address of the plaintext gRPC health port, e.g. "127.0.0.1:8091". */
+  readonly healthAddress: string;
   /** Graceful shutdown (see LatticeServer.shutdown), then the service's teardown; safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -20,8 +23,8 @@ export interface StartOptions {
 }
 
 /**
- * Starts a service: admin port first (liveness answers while the service starts, readiness says not yet), then
- * setup, then the gRPC port, and only then SERVING.
+ * Starts a service: admin and health ports first (liveness answers while the service starts, readiness says not
+ * yet), then setup, then the gRPC port, and only then SERVING.
  */
 export async function startService<C extends BaseConfig>(
   module: ServiceModule<C>,
@@ -37,6 +40,15 @@ export async function startService<C extends BaseConfig>(
     metrics: server.metrics,
     logger,
   });
+  const healthPort = await startHealthServer({
+    host: config.ADMIN_HOST,
+    port: config.HEALTH_PORT,
+    health: server.health,
+    logger,
+  }).catch(async (error: unknown) => {
+    await admin.close();
+    throw error;
+  });
   try {
     const teardown = await module.setup({ server, config, logger });
     const grpcAddress = await server.listen();
@@ -46,17 +58,20 @@ export async function startService<C extends BaseConfig>(
       server,
       grpcAddress,
       adminUrl: admin.url,
+      healthAddress: healthPort.address,
       shutdown() {
         stopping ??= (async () => {
           await server.shutdown();
           if (teardown) await teardown();
           await admin.close();
+          healthPort.close();
         })();
         return stopping;
       },
     };
   } catch (error) {
     await admin.close();
+    healthPort.close();
     throw error;
   }
 }

@@ -25,6 +25,8 @@ export type LogRecord = Record<string, unknown> & { level: number; msg: string }
 export interface TestService {
   readonly grpcAddress: string;
   readonly adminUrl: string;
+  /** The plaintext gRPC health port, as kubelet probes it. */
+  readonly healthAddress: string;
   readonly server: LatticeServer;
   /** Every log line the service wrote so far. */
   readonly logs: readonly LogRecord[];
@@ -49,6 +51,7 @@ export async function startTestService<C extends BaseConfig>(
     GRPC_PORT: "0",
     ADMIN_HOST: "127.0.0.1",
     ADMIN_PORT: "0",
+    HEALTH_PORT: "0",
     SHUTDOWN_DRAIN_MS: "0",
     SHUTDOWN_TIMEOUT_MS: "5000",
     LOG_LEVEL: "debug",
@@ -70,6 +73,7 @@ export async function startTestService<C extends BaseConfig>(
   return {
     grpcAddress: running.grpcAddress,
     adminUrl: running.adminUrl,
+    healthAddress: running.healthAddress,
     server: running.server,
     logs,
     client(definition, clientOptions) {
