@@ -1,0 +1,281 @@
+{{/*
+Shared pieces of the Lattice chart. Most templates take a context dict:
+  root  the chart's root context ($)
+  name  a service name (a key of .Values.services), or "postgresql"/"nats"/"test" for the other components
+*/}}
+
+{{/* Labels on every object. */}}
+{{- define "lattice.labels" -}}
+{{ include "lattice.selectorLabels" . }}
+app.kubernetes.io/part-of: lattice
+app.kubernetes.io/component: {{ .component | default "service" }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{/* Labels that select one component's pods; never change them on upgrade (selectors are immutable). */}}
+{{- define "lattice.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/* Selects every pod of the release (the default-deny NetworkPolicy). */}}
+{{- define "lattice.releaseSelector" -}}
+app.kubernetes.io/part-of: lattice
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Names of the enabled services, sorted, as JSON (use with fromJsonArray). */}}
+{{- define "lattice.enabledServices" -}}
+{{- $names := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if $svc.enabled }}{{ $names = append $names $name }}{{ end -}}
+{{- end -}}
+{{- sortAlpha $names | toJson -}}
+{{- end }}
+
+{{/*
+A service's effective settings as JSON: serviceDefaults, with every key the service sets replacing the default of
+that name as a whole. Use: $cfg := include "lattice.settings" (dict "root" $ "name" $name) | fromJson
+*/}}
+{{- define "lattice.settings" -}}
+{{- $out := dict -}}
+{{- range $k, $v := .root.Values.serviceDefaults }}{{ $_ := set $out $k $v }}{{ end -}}
+{{- range $k, $v := index .root.Values.services .name }}{{ $_ := set $out $k $v }}{{ end -}}
+{{- include "lattice.checkService" (dict "root" .root "name" .name "cfg" $out) -}}
+{{- toJson $out -}}
+{{- end }}
+
+{{/* Consistency checks the schema cannot express; a violation fails the render with a clear message. */}}
+{{- define "lattice.checkService" -}}
+{{- $s := .cfg.shutdown -}}
+{{- $needMs := add (mul (int $s.preStopSleepSeconds) 1000) (int $s.drainMs) (int $s.timeoutMs) -}}
+{{- $graceMs := mul (int $s.terminationGracePeriodSeconds) 1000 -}}
+{{- if le $graceMs $needMs -}}
+{{- fail (printf "services.%s shutdown: terminationGracePeriodSeconds (%d s) must be longer than preStopSleepSeconds + drainMs + timeoutMs (%d ms), or the kubelet kills the pod mid-drain" .name (int $s.terminationGracePeriodSeconds) $needMs) -}}
+{{- end -}}
+{{- range $callee := .cfg.calls | default list -}}
+{{- $target := index $.root.Values.services $callee -}}
+{{- if not (and $target $target.enabled) -}}
+{{- fail (printf "services.%s.calls names %q, which is not an enabled service" $.name $callee) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .cfg.autoscaling.enabled (gt (int .cfg.autoscaling.minReplicas) (int .cfg.autoscaling.maxReplicas)) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas is greater than maxReplicas" .name) -}}
+{{- end -}}
+{{- if and (eq (.cfg.service | default dict).type "NodePort") (not (.cfg.service | default dict).nodePort) -}}
+{{- fail (printf "services.%s.service: type NodePort needs a nodePort (kind maps a fixed port to the host)" .name) -}}
+{{- end -}}
+{{- end }}
+
+{{/* Full image reference of a service: [registry/]repository[:tag][@digest]. */}}
+{{- define "lattice.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $own := (index .root.Values.services .name).image | default dict -}}
+{{- $registry := hasKey $own "registry" | ternary $own.registry $img.registry -}}
+{{- $repository := $own.repository | default (printf "%s/%s" $img.repositoryPrefix .name) -}}
+{{- $tag := $own.tag | default $img.tag | default .root.Chart.AppVersion -}}
+{{- $digest := $own.digest | default $img.digest -}}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ $repository }}
+{{- if $tag }}:{{ $tag }}{{ end }}
+{{- if $digest }}@{{ $digest }}{{ end }}
+{{- end }}
+
+{{- define "lattice.imagePullPolicy" -}}
+{{- ((index .root.Values.services .name).image | default dict).pullPolicy | default .root.Values.image.pullPolicy -}}
+{{- end }}
+
+{{/* The gRPC target a client in the release uses to reach service .name (see loadBalancing in values.yaml). */}}
+{{- define "lattice.target" -}}
+{{- $v := .root.Values -}}
+{{- if eq $v.loadBalancing.mode "mesh" -}}
+{{ .name }}:{{ int $v.ports.grpc }}
+{{- else -}}
+dns:///{{ .name }}-headless.{{ .root.Release.Namespace }}.svc.{{ $v.loadBalancing.clusterDomain }}:{{ int $v.ports.grpc }}
+{{- end -}}
+{{- end }}
+
+{{/* The environment variable holding the address of a called service: user → USER_SERVICE_ADDRESS. */}}
+{{- define "lattice.addressVar" -}}
+{{ . | replace "-" "_" | upper }}_SERVICE_ADDRESS
+{{- end }}
+
+{{/* Names of the services calling service .name, as JSON. */}}
+{{- define "lattice.callers" -}}
+{{- $callers := list -}}
+{{- range $caller := include "lattice.enabledServices" .root | fromJsonArray -}}
+{{- if has $.name ((index $.root.Values.services $caller).calls | default list) -}}
+{{- $callers = append $callers $caller -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $callers -}}
+{{- end }}
+
+{{/* Names of the enabled services using the database (or NATS when .what is "nats"), as JSON. */}}
+{{- define "lattice.clientsOf" -}}
+{{- $clients := list -}}
+{{- range $name := include "lattice.enabledServices" .root | fromJsonArray -}}
+{{- $svc := index $.root.Values.services $name -}}
+{{- if and (eq $.what "database") ($svc.database | default dict).enabled }}{{ $clients = append $clients $name }}{{ end -}}
+{{- if and (eq $.what "nats") $svc.nats }}{{ $clients = append $clients $name }}{{ end -}}
+{{- end -}}
+{{- toJson $clients -}}
+{{- end }}
+
+{{/* DATABASE_URL for services without an existingSecret: the in-release server, or postgresql.url. */}}
+{{- define "lattice.databaseUrl" -}}
+{{- $pg := .Values.postgresql -}}
+{{- if $pg.enabled -}}
+{{- $password := required "postgresql.password is required when postgresql.enabled (a development-only password)" $pg.password -}}
+postgres://{{ $pg.username | urlquery }}:{{ $password | urlquery }}@postgresql.{{ .Release.Namespace }}.svc:{{ int $pg.port }}/{{ $pg.database }}
+{{- else -}}
+{{ $pg.url }}
+{{- end -}}
+{{- end }}
+
+{{/* NATS_URL for services without an existingSecret; empty means events wait in the outbox. */}}
+{{- define "lattice.natsUrl" -}}
+{{- if .Values.nats.enabled -}}
+nats://nats.{{ .Release.Namespace }}.svc:{{ int .Values.nats.port }}
+{{- else -}}
+{{ .Values.nats.url }}
+{{- end -}}
+{{- end }}
+
+{{/* Plain settings of service .name (its ConfigMap's data). */}}
+{{- define "lattice.configData" -}}
+{{- $v := .root.Values -}}
+{{- $cfg := .cfg -}}
+LOG_LEVEL: {{ $cfg.logLevel | quote }}
+LOG_FORMAT: {{ $cfg.logFormat | quote }}
+GRPC_LB_POLICY: {{ eq $v.loadBalancing.mode "mesh" | ternary "pick_first" "round_robin" | quote }}
+{{- if eq $v.loadBalancing.mode "dns" }}
+GRPC_MAX_CONNECTION_AGE_MS: {{ int64 $v.loadBalancing.maxConnectionAgeMs | quote }}
+GRPC_MAX_CONNECTION_AGE_GRACE_MS: {{ int64 $v.loadBalancing.maxConnectionAgeGraceMs | quote }}
+{{- end }}
+{{- with $cfg.database }}{{ if .enabled }}
+DATABASE_SCHEMA: {{ .schema | quote }}
+{{- end }}{{ end }}
+{{- range $callee := $cfg.calls | default list }}
+{{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
+{{- end }}
+{{- range $key, $value := $cfg.env | default dict }}
+{{ $key }}: {{ kindIs "float64" $value | ternary (toString (int64 $value)) (toString $value) | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Secret data (base64) of service .name; empty for a service that needs neither database nor NATS. */}}
+{{- define "lattice.secretData" -}}
+{{- $cfg := .cfg -}}
+{{- if ($cfg.database | default dict).enabled }}
+{{- $url := include "lattice.databaseUrl" .root -}}
+{{- if not $url -}}
+{{- fail (printf "services.%s uses the database: set postgresql.enabled (development), postgresql.url, or services.%s.existingSecret" .name .name) -}}
+{{- end }}
+DATABASE_URL: {{ $url | b64enc | quote }}
+{{- end }}
+{{- if $cfg.nats }}
+{{- with include "lattice.natsUrl" .root }}
+NATS_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Restricted pod security context shared by every pod of the chart. */}}
+{{- define "lattice.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid | default 10001 }}
+runAsGroup: {{ .uid | default 10001 }}
+fsGroup: {{ .uid | default 10001 }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "lattice.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid | default 10001 }}
+runAsGroup: {{ .uid | default 10001 }}
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Linkerd pod annotations (empty without the mesh). .opaquePorts: ports the proxy must not sniff. */}}
+{{- define "lattice.linkerdAnnotations" -}}
+{{- $l := .root.Values.linkerd -}}
+{{- if $l.enabled }}
+linkerd.io/inject: {{ $l.inject | quote }}
+config.linkerd.io/proxy-await: "enabled"
+config.linkerd.io/default-inbound-policy: {{ $l.defaultInboundPolicy | quote }}
+{{- if $l.nativeSidecar }}
+{{ $l.nativeSidecarAnnotation }}: "true"
+{{- end }}
+{{- with .opaquePorts }}
+config.linkerd.io/opaque-ports: {{ join "," . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Egress rules every pod of the release needs: DNS, and the Linkerd control plane when meshed. */}}
+{{- define "lattice.baseEgress" -}}
+{{- $np := .Values.networkPolicy -}}
+{{- with $np.dns }}
+- to:
+    {{- toYaml . | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+{{- if .Values.linkerd.enabled }}
+# The proxy's identity (8080), destination (8086) and policy (8090) controllers.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ $np.linkerdNamespace }}
+  ports:
+    - port: 8080
+      protocol: TCP
+    - port: 8086
+      protocol: TCP
+    - port: 8090
+      protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/* Ingress from the kubelet and monitoring to the given named ports (plus the Linkerd proxy's admin port). */}}
+{{- define "lattice.probeIngress" -}}
+{{- $np := .root.Values.networkPolicy -}}
+{{- $from := concat ($np.probeSources | default list) ($np.monitoringSources | default list) -}}
+{{- if $from }}
+- from:
+    {{- toYaml $from | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+    {{- if .root.Values.linkerd.enabled }}
+    - port: 4191
+      protocol: TCP
+    {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A podSelector peer matching the named components of this release. */}}
+{{- define "lattice.podsPeer" -}}
+- podSelector:
+    matchExpressions:
+      - key: app.kubernetes.io/instance
+        operator: In
+        values: [{{ .root.Release.Name | quote }}]
+      - key: app.kubernetes.io/name
+        operator: In
+        values: {{ .names | toJson }}
+{{- end }}
