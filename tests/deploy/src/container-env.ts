@@ -16,15 +16,21 @@ export const kitDefaults: Readonly<Record<string, string>> = {
 /**
  * The environment a container starts with, resolved like the kubelet does: image ENV, then envFrom sources in
  * order (ConfigMaps and Secrets from the same render), then `env` entries, later ones winning. A reference to a
- * missing object or key fails unless marked optional.
+ * missing object or key fails unless marked optional, or, for a Secret, unless `externalSecret` supplies it.
  */
-export function resolveEnv(container: Container, manifests: readonly Manifest[]): Record<string, string> {
+export function resolveEnv(
+  container: Container,
+  manifests: readonly Manifest[],
+  options: { externalSecret?: (name: string) => Record<string, string> } = {},
+): Record<string, string> {
   const env: Record<string, string> = { ...imageEnv };
   const source = (kind: "ConfigMap" | "Secret", name: string, optional: boolean | undefined) => {
     const found = named(manifests, kind, name);
-    if (!found && !optional)
-      throw new Error(`container ${container.name} refers to ${kind} ${name}, which is not rendered`);
-    return found ? stringEntries(found) : undefined;
+    if (found) return stringEntries(found);
+    // A Secret made outside the chart (existingSecret): the caller says what it holds.
+    if (kind === "Secret" && options.externalSecret) return options.externalSecret(name);
+    if (!optional) throw new Error(`container ${container.name} refers to ${kind} ${name}, which is not rendered`);
+    return undefined;
   };
   for (const from of container.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef;
