@@ -205,14 +205,17 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Linkerd pod annotations (empty without the mesh). .opaquePorts: ports the proxy must not sniff. */}}
+{{/*
+Linkerd pod annotations (empty without the mesh). .opaquePorts: ports the proxy must not sniff;
+.forceNativeSidecar: a pod that must complete (a test) always runs the proxy as a native sidecar.
+*/}}
 {{- define "lattice.linkerdAnnotations" -}}
 {{- $l := .root.Values.linkerd -}}
 {{- if $l.enabled }}
 linkerd.io/inject: {{ $l.inject | quote }}
 config.linkerd.io/proxy-await: "enabled"
 config.linkerd.io/default-inbound-policy: {{ $l.defaultInboundPolicy | quote }}
-{{- if $l.nativeSidecar }}
+{{- if or $l.nativeSidecar .forceNativeSidecar }}
 {{ $l.nativeSidecarAnnotation }}: "true"
 {{- end }}
 {{- with .opaquePorts }}
