@@ -10,6 +10,17 @@ export const services = {
 export type ServiceName = keyof typeof services;
 export const serviceNames = Object.keys(services) as ServiceName[];
 
+/**
+ * Secrets the chart may expect to exist already (a service's existingSecret): the keys the contract says they hold.
+ * Their values are cluster-only and replaced in local runs anyway.
+ */
+export const externalSecretKeys: Readonly<Record<ServiceName, readonly string[]>> = {
+  greeter: [],
+  user: ["DATABASE_URL"],
+  payment: ["DATABASE_URL", "NATS_URL"],
+  order: ["DATABASE_URL", "NATS_URL"],
+};
+
 /** order calls these peers; the env variable holding each peer's gRPC target. */
 export const peerAddressVariables = { USER_SERVICE_ADDRESS: "user", PAYMENT_SERVICE_ADDRESS: "payment" } as const;
 

@@ -1,3 +1,4 @@
+import { externalSecretKeys, type ServiceName } from "./chart-contract.js";
 import { named, stringEntries, type Container, type Manifest } from "./manifests.js";
 
 /** ENV the image sets (services/Dockerfile); the container's env overrides it, as in a pod. */
@@ -73,3 +74,9 @@ export function envMillis(env: Readonly<Record<string, string>>, key: keyof type
   if (!Number.isInteger(value) || value < 0) throw new Error(`${key}=${raw} is not a whole number of milliseconds`);
   return value;
 }
+
+/** resolveEnv for one of the chart's services, a Secret made outside the chart holding what the contract says. */
+export const resolveServiceEnv = (service: ServiceName, container: Container, manifests: readonly Manifest[]) =>
+  resolveEnv(container, manifests, {
+    externalSecret: () => Object.fromEntries(externalSecretKeys[service].map((key) => [key, "from-existing-secret"])),
+  });

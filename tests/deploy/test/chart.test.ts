@@ -14,10 +14,11 @@ import {
   targetServiceName,
   terminationGraceSeconds,
 } from "../src/chart-contract.js";
-import { envMillis, resolveEnv } from "../src/container-env.js";
+import { envMillis, resolveServiceEnv } from "../src/container-env.js";
+import { linkerdProblems, selectedDeployments, unauthenticatedAccessTo } from "../src/linkerd.js";
 import { chartDir, helmLint, renderValueSet, valueSets, type Rendered, type ValueSet } from "../src/helm.js";
 import { kubeconform, problems } from "../src/kubeconform.js";
-import { deploymentOf, ofKind, serviceContainer, type Manifest } from "../src/manifests.js";
+import { deploymentOf, ofKind, serviceContainer, type Deployment, type Manifest } from "../src/manifests.js";
 import { repositoryRoot } from "../src/repository.js";
 
 const renders = new Map<ValueSet, Promise<Rendered>>();
@@ -59,7 +60,7 @@ for (const set of valueSets) {
         const { manifests } = await render(set);
         const container = serviceContainer(deploymentOf(manifests, service), service);
         assert.deepEqual(container.command, ["node", `/app/services/${service}/dist/src/main.js`]);
-        const env = resolveEnv(container, manifests);
+        const env = resolveServiceEnv(service, container, manifests);
         const healthPort = Number(env.HEALTH_PORT);
         const declared = (container.ports ?? []).map((port) => port.containerPort);
         assert.ok(declared.includes(healthPort), `health port ${healthPort} is not a declared containerPort`);
@@ -108,7 +109,7 @@ for (const set of valueSets) {
         const { manifests } = await render(set);
         const deployment = deploymentOf(manifests, service);
         const container = serviceContainer(deployment, service);
-        const env = resolveEnv(container, manifests);
+        const env = resolveServiceEnv(service, container, manifests);
         const budget =
           preStopSleepSeconds(container) +
           envMillis(env, "SHUTDOWN_DRAIN_MS") / 1000 +
@@ -130,18 +131,28 @@ for (const set of valueSets) {
       });
     }
 
-    test("a default-deny NetworkPolicy is rendered", async () => {
+    test("a default-deny NetworkPolicy covers every service's pods", async () => {
       const { manifests } = await render(set);
+      // Deny both ways with no rule at all, selecting (at least) every pod the chart runs.
       const denyAll = ofKind(manifests, "NetworkPolicy").filter((policy) => {
         const spec = policy.spec as {
-          podSelector?: { matchLabels?: object };
+          podSelector?: unknown;
           policyTypes?: string[];
           ingress?: unknown[];
+          egress?: unknown[];
         };
-        const everyPod = Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0;
-        return everyPod && (spec.policyTypes ?? []).includes("Ingress") && (spec.ingress ?? []).length === 0;
+        const types = spec.policyTypes ?? [];
+        const noRules = (spec.ingress ?? []).length === 0 && (spec.egress ?? []).length === 0;
+        const covered = selectedDeployments(manifests, spec.podSelector);
+        const all = serviceNames.every((service) => covered.includes(deploymentOf(manifests, service)));
+        return types.includes("Ingress") && types.includes("Egress") && noRules && all;
       });
-      assert.ok(denyAll.length > 0, "no NetworkPolicy selects every pod with no ingress rule");
+      assert.ok(denyAll.length > 0, "no NetworkPolicy denies ingress and egress for every service's pods");
+    });
+
+    test("Linkerd policy objects have known fields and resolvable references", async () => {
+      const { manifests } = await render(set);
+      assert.deepEqual(linkerdProblems(manifests), []);
     });
   });
 }
@@ -150,7 +161,7 @@ for (const set of valueSets) {
 async function orderPeers(set: ValueSet) {
   const { manifests } = await render(set);
   const container = serviceContainer(deploymentOf(manifests, "order"), "order");
-  const env = resolveEnv(container, manifests);
+  const env = resolveServiceEnv("order", container, manifests);
   return {
     manifests,
     env,
@@ -167,8 +178,17 @@ async function orderPeers(set: ValueSet) {
   };
 }
 
-test("mesh values: Linkerd injection, clients on ClusterIP Services", async () => {
-  const { peers, annotations } = await orderPeers("mesh");
+test("mesh values: Linkerd injection, clients on ClusterIP Services, probe ports open to the kubelet", async () => {
+  const { peers, annotations, manifests } = await orderPeers("mesh");
+  for (const service of serviceNames) {
+    const deployment: Deployment = deploymentOf(manifests, service);
+    const port = serviceContainer(deployment, service).readinessProbe?.grpc?.port as number;
+    const servers = unauthenticatedAccessTo(manifests, deployment, port);
+    assert.ok(
+      servers.length > 0,
+      `${service}: no Server on probe port ${port} authorized for unauthenticated networks`,
+    );
+  }
   assert.equal(annotations["linkerd.io/inject"], "enabled");
   for (const { variable, target, svc, parsed } of peers) {
     assert.equal(isHeadless(svc), false, `${variable}=${target} must name a ClusterIP Service under the mesh`);
@@ -195,7 +215,9 @@ test("k8s/ manifests pass kubeconform -strict", async () => {
 });
 
 test("no secret values in the shipped values files (dev defaults excepted)", () => {
-  const secretKey = /(password|passwd|secret|token|apikey|api_key|credential|private_?key)/i;
+  const secretKey = /(password|passwd|secret|token|api_?key|credential|private_?key)/i;
+  // Names of Secrets or keys in them are references, not secret values.
+  const reference = /^existing|(name|ref|key|secret)$/i;
   const userinfoWithPassword = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]+:[^/@\s]+@/i;
   const files = [
     join(chartDir, "values.yaml"),
@@ -207,7 +229,7 @@ test("no secret values in the shipped values files (dev defaults excepted)", () 
     else if (value && typeof value === "object") {
       for (const [key, child] of Object.entries(value)) {
         const childPath = path ? `${path}.${key}` : key;
-        if (typeof child === "string" && child !== "" && secretKey.test(key) && !/(name|ref|key)$/i.test(key)) {
+        if (typeof child === "string" && child !== "" && secretKey.test(key) && !reference.test(key)) {
           found.push(`${relative(repositoryRoot, file)}: ${childPath} has a value`);
         }
         walk(child, childPath, file);

@@ -12,7 +12,7 @@ import {
   terminationGraceSeconds,
   type ServiceName,
 } from "../src/chart-contract.js";
-import { resolveEnv } from "../src/container-env.js";
+import { resolveServiceEnv } from "../src/container-env.js";
 import { renderValueSet, type ValueSet } from "../src/helm.js";
 import { grpcProbe, KubeletProber } from "../src/kubelet-probe.js";
 import { LocalContainer, type ExitStatus } from "../src/local-container.js";
@@ -21,14 +21,6 @@ import { deploymentOf, serviceContainer, type Container, type Deployment } from 
 import { tool } from "../src/tools.js";
 
 const run = promisify(execFile);
-
-/** Secrets the chart expects to exist already (existingSecret): the keys the contract says they hold. */
-const externalSecretKeys: Record<ServiceName, readonly string[]> = {
-  greeter: [],
-  user: ["DATABASE_URL"],
-  payment: ["DATABASE_URL", "NATS_URL"],
-  order: ["DATABASE_URL", "NATS_URL"],
-};
 
 interface Pod {
   readonly service: ServiceName;
@@ -48,10 +40,7 @@ async function startPods(set: ValueSet, servers: LocalServers): Promise<Pod[]> {
     serviceNames.map(async (service) => {
       const deployment = deploymentOf(manifests, service);
       const container = serviceContainer(deployment, service);
-      const env = resolveEnv(container, manifests, {
-        externalSecret: () =>
-          Object.fromEntries(externalSecretKeys[service].map((key) => [key, "from-existing-secret"])),
-      });
+      const env = resolveServiceEnv(service, container, manifests);
       return { service, deployment, container, env, ports: await allocatePorts(env) };
     }),
   );
