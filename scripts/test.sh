@@ -31,6 +31,11 @@ fi
 step "build"
 npx tsc -b
 
+step "deploy tools (helm, kubeconform, offline Kubernetes/CRD/skaffold schemas, kind config decoder)"
+# Pinned, installed into .cache/deploy-tools; a rerun only checks stamps. The tests in tests/deploy read these paths.
+bash scripts/deploy-tools/install.sh >/dev/null
+source .cache/deploy-tools/env.sh
+
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 

@@ -6,9 +6,14 @@ source "$(dirname "$0")/lib.sh"
 venv="$tools_dir/venv"
 if ! "$venv/bin/python" -c "import yaml, sys; sys.exit(yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null; then
   command -v python3 >/dev/null || die "python3 is needed for kubeconform's CRD converter"
-  python3 -m venv --help >/dev/null 2>&1 || { log "apt-get install python3-venv"; apt-get install -y -qq python3-venv >/dev/null; }
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    # Debian's python3 keeps venv (ensurepip) in a package of its own.
+    log "apt-get install python3-venv"
+    apt-get update -qq >/dev/null && apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "PyYAML==$PYYAML_VERSION"
 fi
 echo "$venv/bin/python"
