@@ -151,11 +151,25 @@ function assertCleanDrain(pod: Pod, termination: Termination) {
   assert.equal(pod.prober.first("restart"), undefined, `the kubelet would have restarted the container: ${why}`);
 }
 
+/** One line per pod for the test log: when each step happened, in seconds since the process started. */
+function summary(pod: Pod, termination: Termination): string {
+  const s = (ms: number | undefined) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
+  const sigterm = sinceStart(pod, termination.sigtermAt);
+  const unready = pod.prober.events.find(
+    (e) => e.type === "probe" && e.probe === "readinessProbe" && !e.ok && e.at >= sigterm,
+  );
+  return (
+    `${pod.service}: started ${s(pod.prober.first("started")?.at)}, ready ${s(pod.prober.first("ready")?.at)}, ` +
+    `termination ${s(sinceStart(pod, termination.beganAt))}, SIGTERM ${s(sigterm)}, readiness failed ${s(unready?.at)}, ` +
+    `exit ${s(sinceStart(pod, termination.exit.at))} (grace ${terminationGraceSeconds(pod.deployment)}s)`
+  );
+}
+
 const readyAt = (pod: Pod): number => pod.prober.first("ready")?.at ?? Number.POSITIVE_INFINITY;
 
 for (const set of ["dev", "no-mesh"] as const) {
   describe(`probe contract, ${set} values`, () => {
-    test("every service starts, turns ready, stays live, and drains cleanly on termination", async () => {
+    test("every service starts, turns ready, stays live, and drains cleanly on termination", async (t) => {
       const servers = { databaseUrl: tool("TEST_DATABASE_URL"), natsUrl: tool("TEST_NATS_URL") };
       const pods = await startPods(set, servers);
       try {
@@ -168,7 +182,11 @@ for (const set of ["dev", "no-mesh"] as const) {
         }
         const terminations = await Promise.all(pods.map(terminate));
         await Promise.all(pods.map((pod) => pod.prober.stop()));
-        pods.forEach((pod, index) => assertCleanDrain(pod, terminations[index]!));
+        pods.forEach((pod, index) => {
+          const termination = terminations[index]!;
+          assertCleanDrain(pod, termination);
+          t.diagnostic(summary(pod, termination));
+        });
       } finally {
         for (const pod of pods) pod.process.signal("SIGKILL");
         await Promise.all(pods.map((pod) => pod.prober.stop()));
