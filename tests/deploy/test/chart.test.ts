@@ -105,7 +105,7 @@ for (const set of valueSets) {
         );
       });
 
-      test(`${service}: grace period covers preStop + drain + in-flight timeout`, async () => {
+      test(`${service}: grace period covers preStop + drain + timeout; readiness is probed within the drain`, async () => {
         const { manifests } = await render(set);
         const deployment = deploymentOf(manifests, service);
         const container = serviceContainer(deployment, service);
@@ -116,6 +116,10 @@ for (const set of valueSets) {
           envMillis(env, "SHUTDOWN_TIMEOUT_MS") / 1000;
         const grace = terminationGraceSeconds(deployment);
         assert.ok(grace >= budget, `terminationGracePeriodSeconds ${grace} < preStop + drain + timeout = ${budget}`);
+        // A readiness probe must land inside the drain, or the kubelet never sees NOT_SERVING before the exit.
+        const period = container.readinessProbe?.periodSeconds ?? 10;
+        const drain = envMillis(env, "SHUTDOWN_DRAIN_MS") / 1000;
+        assert.ok(period <= drain, `readinessProbe.periodSeconds ${period} is longer than the ${drain}s drain`);
       });
 
       test(`${service}: Services name the gRPC port and mark it h2c`, async () => {
