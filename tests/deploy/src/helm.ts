@@ -4,7 +4,7 @@ import { repositoryRoot } from "./repository.js";
 import { run, type RunResult } from "./run.js";
 import { tool } from "./tools.js";
 
-/** The chart under test: charts/lattice, or another chart folder following the same contract (for self-tests). */
+/** The chart under test: charts/lattice (LATTICE_CHART_DIR points the tests at another chart with the same contract). */
 export const chartDir = process.env.LATTICE_CHART_DIR ?? join(repositoryRoot, "charts", "lattice");
 
 export const releaseName = "lattice";
