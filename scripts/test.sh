@@ -38,6 +38,11 @@ bash scripts/containers/build.sh
 # The image tests (tests/deploy) use the same podman configuration, image names and CA bundle path as the build.
 source scripts/containers/env.sh
 
+step "deploy tools (helm, kubeconform, offline Kubernetes/CRD/skaffold schemas, kind config decoder)"
+# Pinned, installed into .cache/deploy-tools; a rerun only checks stamps. The tests in tests/deploy read these paths.
+bash scripts/deploy-tools/install.sh >/dev/null
+source .cache/deploy-tools/env.sh
+
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
