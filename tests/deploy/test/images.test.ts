@@ -171,6 +171,9 @@ describe("service images (podman)", () => {
       assert.equal(probe.code, 0, `health-probe: ${probe.stdout}${probe.stderr}`);
       const unknown = await execIn(greeter.name, ["health-probe", "--service=lattice.nothing.v1.Nothing"]);
       assert.notEqual(unknown.code, 0, "health-probe fails for a service the server does not know");
+      // The chart's preStop hook is `sleep <seconds>`: the image must carry that command.
+      const preStop = await execIn(greeter.name, ["sleep", "0.1"]);
+      assert.equal(preStop.code, 0, `preStop sleep: ${preStop.stderr}`);
     } finally {
       client.close();
     }
