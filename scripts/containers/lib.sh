@@ -13,16 +13,7 @@ die() {
   exit 1
 }
 
-# Runs a command as root, or through passwordless sudo when not root.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    die "needs root (or passwordless sudo) to run: $*"
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
 
 # Fails unless podman is present and runs as root: the other scripts run after tools.sh.
 require_podman() {

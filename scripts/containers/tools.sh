@@ -14,16 +14,8 @@ for package in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  command -v apt-get >/dev/null || die "missing ${missing[*]} and this machine has no apt-get: install them by hand"
   echo "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  log="$(mktemp)"
-  trap 'rm -f "$log"' EXIT
-  # The package lists may be stale or absent on a fresh machine: refresh them once when the first try fails.
-  if ! as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
-    { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-      >>"$log" 2>&1 || die "could not install ${missing[*]}: $(grep -E '^(E|W):' "$log" | tail -n 1)"
-  fi
+  apt_install "${missing[@]}"
 fi
 
 nofile="$(ulimit -Hn)"

@@ -9,6 +9,8 @@ die() {
   exit 1
 }
 
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
+
 # Succeeds when something accepts TCP connections on 127.0.0.1:$1.
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -32,35 +34,6 @@ free_port() {
 # Checks that $1 is a TCP port number.
 check_port() {
   if ! [[ "$1" =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ] || [ "$1" -gt 65535 ]; then die "not a port number: '$1'"; fi
-}
-
-# Runs apt-get as root, or through passwordless sudo when not root.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    return 1
-  fi
-}
-
-# Installs Debian packages quietly; refreshes the package lists only when the first attempt fails.
-apt_install() {
-  command -v apt-get >/dev/null || die "$* is not installed and this machine has no apt-get: install it by hand"
-  local log
-  log="$(mktemp)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! as_root apt-get install -y -qq --no-install-recommends "$@" >"$log" 2>&1; then
-    if ! { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "$@"; } >>"$log" 2>&1; then
-      local last
-      last="$(grep -E '^(E|W):' "$log" | tail -n 1)"
-      rm -f "$log"
-      if [ "$(id -u)" -ne 0 ]; then die "could not install $* (needs root or passwordless sudo): ${last:-apt-get failed}"; fi
-      die "could not install $*: ${last:-apt-get failed}"
-    fi
-  fi
-  rm -f "$log"
 }
 
 # Prints $1 as an absolute path (the directory itself may not exist yet).
