@@ -6,10 +6,24 @@ import { describe, test } from "node:test";
 import { parseDocument } from "yaml";
 import { serviceNames } from "../src/chart-contract.js";
 import { helmTemplateRaw, renderValueSet } from "../src/helm.js";
+import { label, ofKind, parseManifests, type Deployment } from "../src/manifests.js";
 import { repositoryRoot } from "../src/repository.js";
 import { run } from "../src/run.js";
 import { readSkaffold, skaffoldErrors, valuesOf, type SkaffoldDocument } from "../src/skaffold.js";
 import { tool } from "../src/tools.js";
+
+/** What skaffold fills its image variables with after a build (artifact names with "/" written as "_"). */
+const builtImage = {
+  repository: (artifact: string) => `registry.example/${artifact.replace(/_/g, "/")}`,
+  tag: "0a1b2c3",
+  digest: `sha256:${"0".repeat(64)}`,
+};
+
+function expandImageVariables(template: string): string {
+  return template.replace(/\{\{\s*\.IMAGE_(REPO|TAG|DIGEST)_(\w+)\s*\}\}/g, (_match, part: string, artifact: string) =>
+    part === "REPO" ? builtImage.repository(artifact) : part === "TAG" ? builtImage.tag : builtImage.digest,
+  );
+}
 
 const skaffoldPath = join(repositoryRoot, "skaffold.yaml");
 const kindConfigPath = join(repositoryRoot, "kind-config.yaml");
@@ -65,16 +79,29 @@ describe("skaffold.yaml", () => {
       assert.ok(release.chartPath, "a release without chartPath");
       assert.ok(existsSync(join(at(release.chartPath), "Chart.yaml")), `${release.chartPath} is not a chart`);
       for (const file of release.valuesFiles ?? []) assert.ok(existsSync(at(file)), `${file} does not exist`);
-      // The keys skaffold sets must be keys the chart's values.schema.json accepts.
-      const sets = Object.keys({ ...release.setValueTemplates, ...release.setValues }).map(
-        (key) => `${key}=${JSON.stringify("stand-in")}`,
-      );
+      // The keys skaffold sets must be keys the chart's values.schema.json accepts, with the values skaffold puts in.
+      const templates = Object.entries(release.setValueTemplates ?? {});
+      const sets = [
+        ...templates.map(([key, template]) => `${key}=${JSON.stringify(expandImageVariables(template))}`),
+        ...Object.entries(release.setValues ?? {}).map(([key, value]) => `${key}=${JSON.stringify(value)}`),
+      ];
       const result = await helmTemplateRaw({
         chart: at(release.chartPath),
         valuesFiles: (release.valuesFiles ?? []).map(at),
         setJson: sets,
       });
       assert.equal(result.code, 0, `helm template with ${release.chartPath} ${sets.join(" ")}:\n${result.stderr}`);
+      // And every Deployment runs the image skaffold built for its service, pinned by digest where skaffold gives one.
+      const deployments = ofKind(parseManifests(result.stdout), "Deployment") as Deployment[];
+      for (const service of serviceNames) {
+        const container = deployments
+          .find((d) => label(d, "app.kubernetes.io/name") === service)
+          ?.spec.template.spec.containers.find((c) => c.name === service);
+        assert.ok(container, `${service}: no Deployment rendered`);
+        const digested = templates.some(([key]) => key === `services.${service}.image.digest`);
+        const expected = `${builtImage.repository(`lattice_${service}`)}:${builtImage.tag}`;
+        assert.equal(container.image, digested ? `${expected}@${builtImage.digest}` : expected, service);
+      }
     }
   });
 });
