@@ -1,5 +1,4 @@
-import { credentials, Metadata } from "@grpc/grpc-js";
-import { HealthCheckResponse_ServingStatus, HealthClient } from "@lattice/proto/grpc/health/v1/health";
+import { probeHealth, ProbeExit } from "@lattice/kit";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { probeTiming, type ProbeKind, type ProbeTiming } from "./chart-contract.js";
@@ -8,24 +7,11 @@ import type { GrpcProbe } from "./manifests.js";
 /**
  * One gRPC probe as the kubelet runs it: a fresh plaintext connection, grpc.health.v1.Health/Check with the probe's
  * `service`, the whole attempt bounded by timeoutSeconds. Success only for SERVING; NOT_SERVING, NOT_FOUND, a
- * refused connection or a timeout are failures.
+ * refused connection or a timeout are failures. The same check as the images' health-probe command.
  */
 export async function grpcProbe(address: string, service: string, timeoutMs: number): Promise<ProbeAttempt> {
-  const client = new HealthClient(address, credentials.createInsecure());
-  try {
-    const status = await new Promise<HealthCheckResponse_ServingStatus>((resolve, reject) => {
-      client.check({ service }, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
-        if (error) reject(error);
-        else resolve(response.status);
-      });
-    });
-    const ok = status === HealthCheckResponse_ServingStatus.SERVING;
-    return { ok, detail: HealthCheckResponse_ServingStatus[status] };
-  } catch (error) {
-    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    client.close();
-  }
+  const result = await probeHealth({ address, service, timeoutMs });
+  return { ok: result.exitCode === ProbeExit.SERVING, detail: result.message };
 }
 
 export interface ProbeAttempt {
