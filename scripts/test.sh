@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$root"
-require_node
+use_pinned_node
 ensure_node_modules
 
 step "lint and format"

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$root"
-require_node
+use_node_24_or_newer
 ensure_node_modules
 
 step "build"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local stand-in for the Dockerfile's base image and tags it with NODE_IMAGE's exact name, because there
 # is no registry to pull from here: Debian bookworm (debootstrap --variant=minbase, from the mirror apt already
-# uses) plus this machine's node binary and npm, laid out as the official node image lays them out
-# (/usr/local/bin/node, /usr/local/lib/node_modules/npm). Does nothing when the image already exists.
+# uses) plus the pinned Node binary (scripts/lib/node.sh, the version the image name carries) and the machine's npm,
+# laid out as the official node image lays them out (/usr/local/bin/node, /usr/local/lib/node_modules/npm). Does
+# nothing when the image already exists.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_podman
@@ -12,17 +13,15 @@ if image_exists "$NODE_IMAGE"; then
   exit 0
 fi
 
-node_bin="$(command -v node)" || die "node is not on PATH"
-node_bin="$(readlink -f "$node_bin")"
+wanted="${NODE_IMAGE##*:}"
+wanted="${wanted%%-*}"
+[ "$wanted" = "$LATTICE_NODE_VERSION" ] ||
+  die "$NODE_IMAGE names Node $wanted, but the pinned Node is $LATTICE_NODE_VERSION (scripts/lib/node.sh): the stand-in would lie"
+node_bin="$(pinned_node_bin)/node"
 npm_dir="$(dirname "$(readlink -f "$(command -v npm)")")/.." || die "npm is not on PATH"
 npm_dir="$(cd "$npm_dir" && pwd)"
 [ -f "$npm_dir/package.json" ] || die "could not find npm's package folder (looked in $npm_dir)"
-node_version="$(node --version)"
-wanted="${NODE_IMAGE##*:}"
-case "$wanted" in
-  "${node_version#v}"-* | "${node_version#v}") ;;
-  *) echo "warning: this machine's node is $node_version, the image name says ${wanted}" >&2 ;;
-esac
+node_version="$("$node_bin" --version)"
 
 # The Debian mirror apt is configured with (the one serving bookworm's main component). The $(...) are apt's fields.
 # shellcheck disable=SC2016

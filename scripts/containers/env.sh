@@ -11,7 +11,8 @@ export CONTAINERS_CONF="$containers_cache/containers.conf"
 export LATTICE_IMAGE_PREFIX="${LATTICE_IMAGE_PREFIX:-localhost/lattice/}"
 export LATTICE_IMAGE_TAG="${LATTICE_IMAGE_TAG:-dev}"
 # The base the Dockerfile defaults to; here a local stand-in carries this exact name (no registry to pull from).
-export NODE_IMAGE="${NODE_IMAGE:-docker.io/library/node:20.20.2-bookworm-slim}"
+source "$containers_root/scripts/lib/node.sh"
+export NODE_IMAGE="${NODE_IMAGE:-docker.io/library/node:$LATTICE_NODE_VERSION-bookworm-slim}"
 # The system CA bundle, handed to npm in the build as a secret (the tests check it is in no layer).
 if [ -z "${NPM_CA_BUNDLE:-}" ]; then
   for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do

@@ -5,12 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 step() { printf '\n== %s\n' "$*"; }
 
-require_node() {
-  command -v node >/dev/null || { echo "Node.js 20 or newer is needed (node is not on PATH)" >&2; exit 1; }
-  local major
-  major="$(node -p 'process.versions.node.split(".")[0]')"
-  [ "$major" -ge 20 ] || { echo "Node.js 20 or newer is needed (found $(node --version))" >&2; exit 1; }
-}
+source "$root/scripts/lib/node.sh"
 
 # Installs the locked npm packages when node_modules is missing or older than the lockfile.
 ensure_node_modules() {

@@ -23,9 +23,8 @@ export async function waitServing(
   options: { service?: string; timeoutMs?: number; alive?: () => Promise<boolean> } = {},
 ): Promise<void> {
   const until = Date.now() + (options.timeoutMs ?? 60_000);
-  let last: HealthCheckResponse_ServingStatus | string = "no answer yet";
   for (;;) {
-    last = await checkHealth(address, options.service);
+    const last = await checkHealth(address, options.service);
     if (last === HealthCheckResponse_ServingStatus.SERVING) return;
     if (options.alive && !(await options.alive())) throw new Error(`the server at ${address} stopped: ${String(last)}`);
     if (Date.now() > until) throw new Error(`${address} is not SERVING after the wait: ${String(last)}`);

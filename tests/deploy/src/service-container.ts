@@ -42,7 +42,9 @@ export async function startServiceContainer(
     await waitServing(grpcAddress, { alive: () => isRunning(name) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${service} container ${name} did not serve: ${message}\n${await containerLogs(name)}`);
+    throw new Error(`${service} container ${name} did not serve: ${message}\n${await containerLogs(name)}`, {
+      cause: error,
+    });
   }
   return {
     name,
