@@ -1,23 +1,108 @@
-export * from "./admin/admin-server.js";
-export * from "./client/index.js";
-export * from "./config.js";
-export * from "./errors/index.js";
-export * from "./health/index.js";
-export * from "./interceptors/index.js";
-export * from "./logger.js";
-export * from "./metrics/server-metrics.js";
-export * from "./reflection/reflection.js";
-export type { CallContext } from "./rpc/call-context.js";
-export { cancellationError } from "./rpc/call-context.js";
-export type * from "./rpc/definition.js";
-export type * from "./rpc/implementation.js";
-export * from "./rpc/method.js";
-export * from "./server/address.js";
-export * from "./server/lattice-server.js";
-export * from "./server/run-service.js";
-export * from "./server/service-module.js";
-export * from "./server/start-service.js";
-export * from "./db/index.js";
-export * from "./validation/text.js";
-export * from "./outbox/index.js";
-export * from "./paging/page-token.js";
+/**
+ * @lattice/kit — the public API services are written against. Everything exported here is deliberate and documented;
+ * what the kit needs between its own modules (adapters, codecs, descriptor reading) is in "@lattice/kit/internal",
+ * which may change at any time.
+ */
+
+// Running a service
+export { defineService } from "./server/service-module.js";
+export type {
+  Database,
+  ReceivedEvent,
+  ServiceDefinitionOptions,
+  ServiceEvents,
+  ServiceModule,
+  SetupContext,
+  Teardown,
+} from "./server/service-module.js";
+export { runService } from "./server/run-service.js";
+export { startService, type RunningService, type StartOptions } from "./server/start-service.js";
+export { LatticeServer, type LatticeServerOptions, type ServerConfig } from "./server/lattice-server.js";
+export {
+  DeclarationError,
+  loadServiceDeclarations,
+  peerAddressVariable,
+  readDeclaration,
+  serviceDeclaration,
+  streamSubjects,
+  type DeclarationBlock,
+  type ServiceDeclaration,
+} from "./declaration/service-declaration.js";
+export { declaredConfigSchema } from "./declaration/declared-config.js";
+
+// Configuration and logs
+export { baseConfigSchema, ConfigError, loadConfig, millis, port, type BaseConfig } from "./config.js";
+export { createLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.js";
+
+// Handlers, calls and context
+export type {
+  BidiStreamMethod,
+  ClientStreamMethod,
+  MethodImplementation,
+  ServerStreamMethod,
+  ServiceImplementation,
+  UnaryMethod,
+} from "./rpc/implementation.js";
+export type { AnyServiceDefinition } from "./rpc/definition.js";
+export { cancellationError, deriveCall, remainingMs } from "./rpc/call-context.js";
+export type { CallContext, CallOverrides, CallSide } from "./rpc/call-context.js";
+export type { MethodInfo, MethodKind } from "./rpc/method.js";
+export { ContextValues, createContextKey, type ContextKey } from "./context/context-values.js";
+export { currentCall } from "./context/call-scope.js";
+export { REQUEST_ID, REQUEST_ID_HEADER } from "./context/request-id.js";
+
+// Interceptors
+export type { Interceptor, Next } from "./interceptors/interceptor.js";
+export {
+  INFRASTRUCTURE_SERVICES,
+  infrastructureMethods,
+  inServices,
+  methods,
+  not,
+  selectMethods,
+  type MethodMatcher,
+} from "./interceptors/select.js";
+export { mapFailure, whenFinished } from "./interceptors/outcome.js";
+export { defaultLevelForCode, type CallLogLevel, type LoggingOptions } from "./interceptors/logging.js";
+
+// Errors
+export {
+  AlreadyExistsError,
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  OutcomeUnknownError,
+  PreconditionError,
+  UnavailableError,
+  ValidationError,
+  type FieldViolation,
+} from "./errors/domain.js";
+export { GrpcError, type GrpcErrorOptions } from "./errors/grpc-error.js";
+export type { ErrorDetail, KnownDetailType } from "./errors/details.js";
+export { codeName, Status } from "./errors/status-codes.js";
+export { statusOf } from "./errors/status-of.js";
+export { toGrpcError } from "./errors/to-grpc-error.js";
+
+// Clients
+export { createClient } from "./client/create-client.js";
+export type { ClientOptions, MethodCall, ServiceClient } from "./client/create-client.js";
+export type { CallOptions } from "./client/call-options.js";
+export type { LoadBalancingPolicy } from "./client/load-balancing.js";
+
+// Health
+export { LIVENESS, OVERALL, READINESS, HealthRegistry, ServingStatus } from "./health/health-registry.js";
+export { HealthService } from "./health/health-service.js";
+export { probeHealth, ProbeExit, type ProbeExitCode, type ProbeOptions, type ProbeResult } from "./health/probe.js";
+
+// Data: PostgreSQL, the outbox, events
+export { createPool, inTransaction, isPgError, PgError, type Pool, type PoolClient } from "./db/pool.js";
+export { migrate, type MigrateOptions } from "./db/migrate.js";
+export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
+export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
+export { jetStreamPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
+export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+
+// Request fields
+export { resourceName, UUID_PATTERN, type ResourceName, type ResourceNameOptions } from "./names/resource-name.js";
+export { pageTokenOf, parsePageToken } from "./paging/page-token.js";
+export { codePointLength } from "./validation/text.js";

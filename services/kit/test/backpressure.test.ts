@@ -3,8 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { once } from "node:events";
 import { connect, type IncomingHttpHeaders } from "node:http2";
-import { baseConfigSchema, defineService, type ServiceImplementation } from "@lattice/kit";
-import { startTestService } from "@lattice/kit/testing";
+import { defineService, type ServiceImplementation } from "@lattice/kit";
+import { startTestService, testDeclaration } from "@lattice/kit/testing";
 import {
   GreeterServiceService,
   Language,
@@ -31,8 +31,7 @@ function countingModule(produced: { count: number; finished: boolean }) {
     async *chatGreetings() {},
   };
   return defineService({
-    name: "backpressure-test",
-    configSchema: baseConfigSchema,
+    declaration: testDeclaration("backpressure-test", { grpcServices: ["lattice.greeter.v1.GreeterService"] }),
     setup: ({ server }) => void server.addService(GreeterServiceService, impl),
   });
 }

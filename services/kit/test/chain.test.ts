@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  GrpcError,
-  Status,
-  baseConfigSchema,
-  defineService,
-  type Interceptor,
-  type ServiceImplementation,
-} from "@lattice/kit";
-import { grpcErrorOf, startTestService } from "@lattice/kit/testing";
+import { GrpcError, Status, defineService, type Interceptor, type ServiceImplementation } from "@lattice/kit";
+import { grpcErrorOf, startTestService, testDeclaration } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 
 type Greeter = ServiceImplementation<typeof GreeterServiceService>;
@@ -33,8 +26,7 @@ function moduleWith(greet: Greeter["greet"]) {
     },
   };
   return defineService({
-    name: "chain-test",
-    configSchema: baseConfigSchema,
+    declaration: testDeclaration("chain-test", { grpcServices: ["lattice.greeter.v1.GreeterService"] }),
     setup({ server }) {
       server.addService(GreeterServiceService, impl);
     },
@@ -102,11 +94,11 @@ describe("recovery", () => {
 describe("interceptor chain", () => {
   it("runs added interceptors inside metrics, logging and recovery, with the method they wrap", async () => {
     const seen: string[] = [];
-    const auth: Interceptor = (next, method) => async (ctx) => {
+    const auth: Interceptor = (next, method) => async (input, ctx) => {
       seen.push(`${method.kind} ${method.path}`);
-      if (ctx.metadata.get("authorization")[0] !== "Bearer good")
+      if (ctx.requestHeader.get("authorization")[0] !== "Bearer good")
         throw new GrpcError(Status.UNAUTHENTICATED, "missing or bad token");
-      return next(ctx);
+      return next(input, ctx);
     };
     await using service = await startTestService(
       moduleWith((request) => ({ message: `hi ${request.name}`, language: Language.LANGUAGE_UNSPECIFIED })),

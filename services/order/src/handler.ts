@@ -1,48 +1,34 @@
-import {
-  pageTokenOf,
-  parsePageToken,
-  ValidationError,
-  type CallContext,
-  type ServiceImplementation,
-} from "@lattice/kit";
+import { pageTokenOf, parsePageToken, type ServiceImplementation } from "@lattice/kit";
 import { OrderServiceService, type OrderItem as ProtoItem } from "@lattice/proto/lattice/order/v1/order";
-import type { CallScope, OrderItem, Orders } from "./orders.js";
+import { orderName, userName } from "./names.js";
+import type { OrderItem, Orders } from "./orders.js";
 import { toProto } from "./proto-mapping.js";
 
 /** Transport only: names, page tokens and messages in and out; the rules live in orders.ts. */
 export function orderHandler(orders: Orders): ServiceImplementation<typeof OrderServiceService> {
   return {
-    async createOrder({ user, items }, ctx) {
-      const userId = /^users\/([^/]+)$/.exec(user)?.[1];
-      return { order: toProto(await orders.create(userId, items.map(toItem), scopeOf(ctx))) };
+    async createOrder({ user, items }) {
+      return { order: toProto(await orders.create(user, items.map(toItem))) };
     },
 
     async getOrder({ name }) {
-      return { order: toProto(await orders.get(idOf(name))) };
+      return { order: toProto(await orders.get(orderName.parse(name, "name"))) };
     },
 
     async listOrders({ user, pageSize, pageToken }) {
-      const userId = /^users\/([0-9a-f-]{36})$/.exec(user)?.[1];
-      if (!userId) throw new ValidationError([{ field: "user", description: 'must be "users/{id}"' }]);
-      const page = await orders.list(userId, pageSize, parsePageToken(pageToken));
-      return {
-        orders: page.orders.map(toProto),
-        nextPageToken: pageTokenOf(page.after),
-      };
+      const page = await orders.list(userName.parse(user, "user"), pageSize, parsePageToken(pageToken));
+      return { orders: page.orders.map(toProto), nextPageToken: pageTokenOf(page.after) };
     },
 
     async cancelOrder({ name }) {
-      return { order: toProto(await orders.cancel(idOf(name))) };
+      return { order: toProto(await orders.cancel(orderName.parse(name, "name"))) };
     },
 
     async *watchOrder({ name }, ctx) {
-      for await (const order of orders.watch(idOf(name), ctx.signal)) yield { order: toProto(order) };
+      for await (const order of orders.watch(orderName.parse(name, "name"), ctx.signal))
+        yield { order: toProto(order) };
     },
   };
-}
-
-function scopeOf(ctx: CallContext): CallScope {
-  return { signal: ctx.signal, deadline: ctx.deadline };
 }
 
 function toItem(item: ProtoItem): OrderItem {
@@ -51,10 +37,4 @@ function toItem(item: ProtoItem): OrderItem {
     quantity: item.quantity,
     unitPrice: { currencyCode: item.unitPrice?.currencyCode ?? "", amountMinor: item.unitPrice?.amountMinor ?? 0 },
   };
-}
-
-function idOf(name: string): string {
-  const match = /^orders\/([0-9a-f-]{36})$/.exec(name);
-  if (!match) throw new ValidationError([{ field: "name", description: 'must be "orders/{id}"' }]);
-  return match[1]!;
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import {
-  GrpcError,
   NotFoundError,
+  OutcomeUnknownError,
   PreconditionError,
-  Status,
   ValidationError,
   type FieldViolation,
 } from "@lattice/kit";
+import { orderName, userName } from "./names.js";
 
 export type OrderState = "pending" | "paid" | "payment_failed" | "cancelled";
 export const TERMINAL: ReadonlySet<OrderState> = new Set(["paid", "payment_failed", "cancelled"]);
@@ -33,21 +33,22 @@ export interface Order {
   readonly updateTime: Date;
 }
 
-/** The caller's cancellation and deadline, handed on to every downstream call. */
-export interface CallScope {
-  readonly signal: AbortSignal;
-  readonly deadline: Date | undefined;
-}
-
-/** UserService, as the order rules need it. */
+/**
+ * UserService, as the order rules need it. Implementations over the network inherit the caller's deadline and
+ * cancellation from the call being handled.
+ */
 export interface UserDirectory {
-  exists(userId: string, scope: CallScope): Promise<boolean>;
+  exists(userId: string): Promise<boolean>;
 }
 
 /** PaymentService, as the order rules need it. */
 export interface PaymentGateway {
-  /** Charges `total` once per order (the order id is the idempotency key). */
-  charge(orderId: string, total: Money, scope: CallScope): Promise<{ paymentId: string; approved: boolean }>;
+  /**
+   * Charges `total` once per order (the order id is the idempotency key). Rejects with OutcomeUnknownError when the
+   * charge was abandoned part-way (deadline, cancellation) and may or may not have happened; any other rejection
+   * means it did not happen.
+   */
+  charge(orderId: string, total: Money): Promise<{ paymentId: string; approved: boolean }>;
 }
 
 export interface OrderRepository {
@@ -66,7 +67,6 @@ export interface OrderRepository {
 
 const SKU = /^[\w.-]{1,64}$/;
 const CURRENCY = /^[A-Z]{3}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class Orders {
   constructor(
@@ -76,15 +76,20 @@ export class Orders {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Records the order PENDING, charges it, and returns it PAID or PAYMENT_FAILED. */
-  async create(userId: string | undefined, items: readonly OrderItem[], scope: CallScope): Promise<Order> {
-    const { user, total } = checkOrder(userId, items);
-    if (!(await this.users.exists(user, scope))) throw new NotFoundError("user", `users/${user}`);
+  /**
+   * Records the order of the user named `user` ("users/{id}") PENDING, charges it, and returns it PAID or
+   * PAYMENT_FAILED. A bad user name and bad items are reported together.
+   */
+  async create(user: string, items: readonly OrderItem[]): Promise<Order> {
+    const violation = userName.violation(user, "user");
+    const total = checkItems(items, violation ? [violation] : []);
+    const userId = userName.parse(user, "user");
+    if (!(await this.users.exists(userId))) throw new NotFoundError("user", user);
 
     const now = this.now();
     const pending: Order = {
       id: randomUUID(),
-      userId: user,
+      userId,
       items,
       total,
       state: "pending",
@@ -96,11 +101,11 @@ export class Orders {
 
     let outcome: { paymentId: string | undefined; approved: boolean };
     try {
-      outcome = await this.payments.charge(pending.id, total, scope);
+      outcome = await this.payments.charge(pending.id, total);
     } catch (error) {
       // The caller left, or the charge ran out of time: it may or may not have happened. The order stays PENDING;
       // the payment's event, or a retry of the charge with the same key, settles it without charging twice.
-      if (outcomeUnknown(error, scope)) throw error;
+      if (error instanceof OutcomeUnknownError) throw error;
       outcome = { paymentId: undefined, approved: false };
     }
     const settled: Order = {
@@ -113,8 +118,8 @@ export class Orders {
   }
 
   async get(id: string): Promise<Order> {
-    const order = UUID.test(id) ? await this.repository.get(id) : undefined;
-    if (!order) throw new NotFoundError("order", `orders/${id}`);
+    const order = await this.repository.get(id);
+    if (!order) throw new NotFoundError("order", orderName.format(id));
     return order;
   }
 
@@ -130,7 +135,7 @@ export class Orders {
    * while the charge was under way.
    */
   async settleFromPayment(orderId: string, paymentId: string, approved: boolean): Promise<void> {
-    const current = UUID.test(orderId) ? await this.repository.get(orderId) : undefined;
+    const current = await this.repository.get(orderId);
     if (current?.state !== "pending") return;
     await this.repository.transition(orderId, ["pending"], {
       ...current,
@@ -151,7 +156,11 @@ export class Orders {
     });
     if (cancelled) return cancelled;
     const latest = await this.get(id);
-    throw new PreconditionError("ORDER_STATE", `orders/${id}`, `an order in state ${latest.state} cannot be cancelled`);
+    throw new PreconditionError(
+      "ORDER_STATE",
+      orderName.format(id),
+      `an order in state ${latest.state} cannot be cancelled`,
+    );
   }
 
   async *watch(id: string, signal: AbortSignal): AsyncGenerator<Order> {
@@ -160,10 +169,8 @@ export class Orders {
   }
 }
 
-/** Validates an order; returns its user id and total. */
-function checkOrder(userId: string | undefined, items: readonly OrderItem[]): { user: string; total: Money } {
-  const violations: FieldViolation[] = [];
-  if (!userId || !UUID.test(userId)) violations.push({ field: "user", description: 'must be "users/{id}"' });
+/** Validates an order's items; returns their total, or throws with `violations` and those found. */
+function checkItems(items: readonly OrderItem[], violations: FieldViolation[]): Money {
   if (items.length < 1 || items.length > 100)
     violations.push({ field: "items", description: "must hold 1 to 100 items" });
   const currencies = new Set<string>();
@@ -185,13 +192,6 @@ function checkOrder(userId: string | undefined, items: readonly OrderItem[]): { 
     total += item.quantity * item.unitPrice.amountMinor;
   });
   if (currencies.size > 1) violations.push({ field: "items", description: "all items must have the same currency" });
-  if (violations.length > 0 || !userId) throw new ValidationError(violations);
-  return { user: userId, total: { currencyCode: [...currencies][0]!, amountMinor: total } };
-}
-
-/** A charge that was cancelled or timed out may have gone through; only a definite failure fails the order. */
-function outcomeUnknown(error: unknown, scope: CallScope): boolean {
-  if (scope.signal.aborted) return true;
-  if (scope.deadline && scope.deadline.getTime() <= Date.now()) return true;
-  return error instanceof GrpcError && (error.code === Status.DEADLINE_EXCEEDED || error.code === Status.CANCELLED);
+  if (violations.length > 0) throw new ValidationError(violations);
+  return { currencyCode: [...currencies][0]!, amountMinor: total };
 }

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter, once } from "node:events";
 import pg from "pg";
 import { inTransaction, type Pool, type PoolClient } from "@lattice/kit";
-import { OrderCancelled, OrderCreated, OrderPaid, OrderPaymentFailed } from "@lattice/proto/lattice/order/v1/events";
+import {
+  OrderCancelled,
+  OrderCreated,
+  OrderPaid,
+  OrderPaymentFailed,
+  protobufPackage,
+} from "@lattice/proto/lattice/order/v1/events";
 import { TERMINAL, type Order, type OrderRepository, type OrderState } from "./orders.js";
 import { toProto } from "./proto-mapping.js";
 
@@ -24,19 +30,19 @@ const CHANNEL = "order_changed";
 
 const EVENTS: Readonly<Record<OrderState, { subject: string; encode: (order: Order) => Uint8Array }>> = {
   pending: {
-    subject: "lattice.order.v1.OrderCreated",
+    subject: `${protobufPackage}.OrderCreated`,
     encode: (o) => OrderCreated.encode({ eventId: randomUUID(), order: toProto(o) }).finish(),
   },
   paid: {
-    subject: "lattice.order.v1.OrderPaid",
+    subject: `${protobufPackage}.OrderPaid`,
     encode: (o) => OrderPaid.encode({ eventId: randomUUID(), order: toProto(o) }).finish(),
   },
   payment_failed: {
-    subject: "lattice.order.v1.OrderPaymentFailed",
+    subject: `${protobufPackage}.OrderPaymentFailed`,
     encode: (o) => OrderPaymentFailed.encode({ eventId: randomUUID(), order: toProto(o) }).finish(),
   },
   cancelled: {
-    subject: "lattice.order.v1.OrderCancelled",
+    subject: `${protobufPackage}.OrderCancelled`,
     encode: (o) => OrderCancelled.encode({ eventId: randomUUID(), order: toProto(o) }).finish(),
   },
 };

@@ -1,5 +1,6 @@
-import { ValidationError, type ServiceImplementation } from "@lattice/kit";
+import type { ServiceImplementation } from "@lattice/kit";
 import { PaymentServiceService } from "@lattice/proto/lattice/payment/v1/payment";
+import { paymentName } from "./names.js";
 import type { Payments } from "./payments.js";
 import { toProto } from "./proto-mapping.js";
 
@@ -15,19 +16,11 @@ export function paymentHandler(payments: Payments): ServiceImplementation<typeof
     },
 
     async getPayment({ name }) {
-      return { payment: toProto(await payments.get(idOf(name))) };
+      return { payment: toProto(await payments.get(paymentName.parse(name, "name"))) };
     },
 
     async refund({ name }, ctx) {
-      return { payment: toProto(await payments.refund(idOf(name), ctx.signal)) };
+      return { payment: toProto(await payments.refund(paymentName.parse(name, "name"), ctx.signal)) };
     },
   };
-}
-
-const NAME = /^payments\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-
-function idOf(name: string): string {
-  const match = NAME.exec(name);
-  if (!match) throw new ValidationError([{ field: "name", description: 'must be "payments/{id}"' }]);
-  return match[1]!;
 }

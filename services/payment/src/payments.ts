@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { NotFoundError, PreconditionError, ValidationError, type FieldViolation } from "@lattice/kit";
+import { orderName, paymentName } from "./names.js";
 
 export type PaymentState = "succeeded" | "declined" | "refunded";
 
@@ -42,7 +43,6 @@ export interface PaymentRepository {
 
 export const AMOUNT_MAX_MINOR = 100_000_000;
 const CURRENCY = /^[A-Z]{3}$/;
-const ORDER = /^orders\/[\w-]{1,64}$/;
 
 export class Payments {
   constructor(
@@ -55,8 +55,8 @@ export class Payments {
     request: { order: string; amount: Money | undefined; idempotencyKey: string },
     signal?: AbortSignal,
   ): Promise<Payment> {
-    const violations: FieldViolation[] = [];
-    if (!ORDER.test(request.order)) violations.push({ field: "order", description: 'must be "orders/{id}"' });
+    const orderViolation = orderName.violation(request.order, "order");
+    const violations: FieldViolation[] = orderViolation ? [orderViolation] : [];
     if (!request.amount) violations.push({ field: "amount", description: "is required" });
     else {
       if (!CURRENCY.test(request.amount.currencyCode))
@@ -95,7 +95,7 @@ export class Payments {
 
   async get(id: string): Promise<Payment> {
     const payment = await this.repository.get(id);
-    if (!payment) throw new NotFoundError("payment", `payments/${id}`);
+    if (!payment) throw new NotFoundError("payment", paymentName.format(id));
     return payment;
   }
 
@@ -104,12 +104,12 @@ export class Payments {
       id,
       async (current) => {
         if (current.state === "declined")
-          throw new PreconditionError("PAYMENT_STATE", `payments/${id}`, "a declined payment cannot be refunded");
+          throw new PreconditionError("PAYMENT_STATE", paymentName.format(id), "a declined payment cannot be refunded");
         if (current.state === "succeeded") await this.processor.refund(current.id, current.amount, signal);
       },
       this.now(),
     );
-    if (!payment) throw new NotFoundError("payment", `payments/${id}`);
+    if (!payment) throw new NotFoundError("payment", paymentName.format(id));
     return payment;
   }
 }

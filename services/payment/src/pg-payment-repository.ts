@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { inTransaction, type Pool, type PoolClient } from "@lattice/kit";
-import { PaymentDeclined, PaymentRefunded, PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
+import {
+  PaymentDeclined,
+  PaymentRefunded,
+  PaymentSucceeded,
+  protobufPackage,
+} from "@lattice/proto/lattice/payment/v1/events";
 import type { ChargeOutcome, Payment, PaymentRepository, PaymentState } from "./payments.js";
 import { toProto } from "./proto-mapping.js";
 
@@ -59,12 +64,12 @@ export class PgPaymentRepository implements PaymentRepository {
       await (outcome.approved
         ? record(
             client,
-            "lattice.payment.v1.PaymentSucceeded",
+            `${protobufPackage}.PaymentSucceeded`,
             PaymentSucceeded.encode({ eventId: randomUUID(), payment: toProto(payment) }).finish(),
           )
         : record(
             client,
-            "lattice.payment.v1.PaymentDeclined",
+            `${protobufPackage}.PaymentDeclined`,
             PaymentDeclined.encode({ eventId: randomUUID(), payment: toProto(payment) }).finish(),
           ));
       return { payment, replayed: false };
@@ -93,7 +98,7 @@ export class PgPaymentRepository implements PaymentRepository {
       await client.query(`UPDATE payments SET state = 'refunded', update_time = $2 WHERE id = $1`, [id, now]);
       await record(
         client,
-        "lattice.payment.v1.PaymentRefunded",
+        `${protobufPackage}.PaymentRefunded`,
         PaymentRefunded.encode({ eventId: randomUUID(), payment: toProto(refunded) }).finish(),
       );
       return refunded;

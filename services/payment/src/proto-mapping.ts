@@ -1,4 +1,5 @@
 import { PaymentState as ProtoState, type Payment as ProtoPayment } from "@lattice/proto/lattice/payment/v1/payment";
+import { paymentName } from "./names.js";
 import type { Payment, PaymentState } from "./payments.js";
 
 const STATES: Readonly<Record<PaymentState, ProtoState>> = {
@@ -10,7 +11,7 @@ const STATES: Readonly<Record<PaymentState, ProtoState>> = {
 /** A payment as the contract (and its events) carry it. */
 export function toProto(payment: Payment): ProtoPayment {
   return {
-    name: `payments/${payment.id}`,
+    name: paymentName.format(payment.id),
     order: payment.order,
     amount: { currencyCode: payment.amount.currencyCode, amountMinor: payment.amount.amountMinor },
     state: STATES[payment.state],

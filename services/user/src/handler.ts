@@ -1,5 +1,6 @@
 import { pageTokenOf, parsePageToken, ValidationError, type ServiceImplementation } from "@lattice/kit";
 import { UserServiceService, type User as ProtoUser } from "@lattice/proto/lattice/user/v1/user";
+import { userName } from "./names.js";
 import type { User, Users } from "./users.js";
 
 /** Transport only: resource names, etags, page tokens and field masks in and out; the rules live in users.ts. */
@@ -11,7 +12,7 @@ export function userHandler(users: Users): ServiceImplementation<typeof UserServ
     },
 
     async getUser({ name }) {
-      return { user: toProto(await users.get(idOf(name, "name"))) };
+      return { user: toProto(await users.get(userName.parse(name, "name"))) };
     },
 
     async listUsers({ pageSize, pageToken }) {
@@ -28,12 +29,16 @@ export function userHandler(users: Users): ServiceImplementation<typeof UserServ
         ...(paths.includes("email") ? { email: user?.email ?? "" } : {}),
         ...(paths.includes("display_name") ? { displayName: user?.displayName ?? "" } : {}),
       };
-      const updated = await users.update(idOf(user?.name ?? "", "user.name"), changes, versionOf(user?.etag ?? ""));
+      const updated = await users.update(
+        userName.parse(user?.name ?? "", "user.name"),
+        changes,
+        versionOf(user?.etag ?? ""),
+      );
       return { user: toProto(updated) };
     },
 
     async deleteUser({ name, etag }) {
-      await users.delete(idOf(name, "name"), versionOf(etag));
+      await users.delete(userName.parse(name, "name"), versionOf(etag));
       return {};
     },
   };
@@ -41,19 +46,13 @@ export function userHandler(users: Users): ServiceImplementation<typeof UserServ
 
 function toProto(user: User): ProtoUser {
   return {
-    name: `users/${user.id}`,
+    name: userName.format(user.id),
     email: user.email,
     displayName: user.displayName,
     createTime: user.createTime,
     updateTime: user.updateTime,
     etag: String(user.version),
   };
-}
-
-function idOf(name: string, field: string): string {
-  const match = /^users\/([^/]+)$/.exec(name);
-  if (!match) throw new ValidationError([{ field, description: 'must be "users/{id}"' }]);
-  return match[1]!;
 }
 
 /** An empty etag means "whatever the current version". */

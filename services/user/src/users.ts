@@ -7,6 +7,7 @@ import {
   ValidationError,
   type FieldViolation,
 } from "@lattice/kit";
+import { userName } from "./names.js";
 
 /** A user as the business rules see it; the handler maps it to the contract. */
 export interface User {
@@ -43,7 +44,6 @@ export const DISPLAY_NAME_MAX_LENGTH = 100;
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 1000;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface UserChanges {
   email?: string;
@@ -73,10 +73,9 @@ export class Users {
     return user;
   }
 
-  async get(id: string, field = "name"): Promise<User> {
-    checkId(id, field);
+  async get(id: string): Promise<User> {
     const user = await this.repository.get(id);
-    if (!user) throw new NotFoundError("user", `users/${id}`);
+    if (!user) throw new NotFoundError("user", userName.format(id));
     return user;
   }
 
@@ -95,7 +94,7 @@ export class Users {
     if (changes.displayName !== undefined) violations.push(...checkDisplayName(changes.displayName));
     if (violations.length > 0) throw new ValidationError(violations);
 
-    const current = await this.get(id, "user.name");
+    const current = await this.get(id);
     if (expectedVersion !== undefined && expectedVersion !== current.version) throw staleEtag(id);
     const updated: User = {
       ...current,
@@ -110,10 +109,9 @@ export class Users {
   }
 
   async delete(id: string, expectedVersion: number | undefined): Promise<void> {
-    checkId(id, "name");
     if (await this.repository.delete(id, expectedVersion)) return;
     if (expectedVersion !== undefined && (await this.repository.get(id))) throw staleEtag(id);
-    throw new NotFoundError("user", `users/${id}`);
+    throw new NotFoundError("user", userName.format(id));
   }
 
   private async insertOrExplain(user: User): Promise<void> {
@@ -136,7 +134,7 @@ export class Users {
 }
 
 function staleEtag(id: string): ConflictError {
-  return new ConflictError(`users/${id} was changed by someone else; read it again and retry`);
+  return new ConflictError(`${userName.format(id)} was changed by someone else; read it again and retry`);
 }
 
 function checkEmail(email: string, field: string): FieldViolation[] {
@@ -155,8 +153,4 @@ function checkDisplayName(name: string): FieldViolation[] {
   if (codePointLength(trimmed) > DISPLAY_NAME_MAX_LENGTH)
     return [{ field, description: `must be at most ${DISPLAY_NAME_MAX_LENGTH} characters` }];
   return [];
-}
-
-function checkId(id: string, field: string): void {
-  if (!UUID.test(id)) throw new ValidationError([{ field, description: 'must be "users/{id}" with a user id' }]);
 }

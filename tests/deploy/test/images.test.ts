@@ -162,7 +162,9 @@ describe("service images (podman)", () => {
       const status = await execIn(greeter.name, ["cat", "/proc/1/status"]);
       assert.match(status.stdout, /^Uid:\s+10001\s+10001\s+10001\s+10001$/m);
       assert.match(status.stdout, /^Gid:\s+10001\s+10001\s+10001\s+10001$/m);
-      assert.match((await execIn(greeter.name, ["cat", "/proc/1/comm"])).stdout, /^node\s*$/);
+      // The command line, not the thread name: Node 24 names its main thread "MainThread".
+      const argv = (await execIn(greeter.name, ["cat", "/proc/1/cmdline"])).stdout.split("\0");
+      assert.deepEqual(argv.slice(0, 2), ["node", "/app/main.js"]);
       const write = await execIn(greeter.name, ["touch", "/tmp/written"]);
       assert.notEqual(write.code, 0);
       assert.match(write.stderr, /Read-only file system/);

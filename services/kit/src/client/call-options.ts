@@ -1,27 +1,30 @@
-import { Metadata, type CallOptions as GrpcCallOptions } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
 
+/** Per-call options of a Lattice client call. */
 export interface CallOptions {
-  /** Give up after this long; becomes the grpc-timeout the server sees. */
+  /** Give up after this many milliseconds; becomes the grpc-timeout the server sees. */
   timeoutMs?: number;
   /** Absolute deadline; wins over timeoutMs. */
   deadline?: Date;
   /** Cancels the call (the server sees CANCELLED) when aborted. */
   signal?: AbortSignal;
-  /** Request headers. */
+  /** Request headers (copied: interceptors may add to the call's own). */
   metadata?: Metadata | Readonly<Record<string, string>>;
 }
 
+/** Request headers as a Metadata the call may add to, never the caller's own object. */
 export function toMetadata(metadata: CallOptions["metadata"]): Metadata {
-  if (metadata instanceof Metadata) return metadata;
+  if (metadata instanceof Metadata) return metadata.clone();
   const result = new Metadata();
   if (metadata) for (const [key, value] of Object.entries(metadata)) result.set(key, value);
   return result;
 }
 
-export function toGrpcCallOptions(options: CallOptions, defaultTimeoutMs: number | undefined): GrpcCallOptions {
-  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
-  const deadline = options.deadline ?? (timeoutMs === undefined ? undefined : new Date(Date.now() + timeoutMs));
-  return deadline ? { deadline } : {};
+/** The earlier of two deadlines; undefined when neither is set. */
+export function earliest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return a.getTime() <= b.getTime() ? a : b;
 }
 
 /** Cancels `call` when `signal` aborts; returns the function that stops listening. */

@@ -5,10 +5,19 @@ import {
   type ChannelCredentials,
   type ChannelOptions,
   type ClientDuplexStream,
+  type ClientReadableStream,
   type ClientWritableStream,
+  type Metadata,
   type ServiceError,
+  type StatusObject,
 } from "@grpc/grpc-js";
+import { pino } from "pino";
+import { currentCall } from "../context/call-scope.js";
 import { GrpcError, isServiceError } from "../errors/grpc-error.js";
+import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
+import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
+import type { Logger } from "../logger.js";
+import type { CallContext } from "../rpc/call-context.js";
 import type {
   AnyMethodDefinition,
   AnyServiceDefinition,
@@ -17,7 +26,9 @@ import type {
   RequestOf,
   ResponseOf,
 } from "../rpc/definition.js";
-import { cancelOnAbort, toGrpcCallOptions, toMetadata, type CallOptions } from "./call-options.js";
+import { methodInfo, type MethodInfo } from "../rpc/method.js";
+import { cancelOnAbort, earliest, toMetadata, type CallOptions } from "./call-options.js";
+import { ClientCallContext, NEVER_ABORTS } from "./client-call-context.js";
 import { loadBalancingOptions, type LoadBalancingPolicy } from "./load-balancing.js";
 
 export type UnaryCall<Req, Res> = (request: Req, options?: CallOptions) => Promise<Res>;
@@ -40,7 +51,10 @@ export type MethodCall<M> =
       ? ServerStreamCall<RequestOf<M>, ResponseOf<M>>
       : UnaryCall<RequestOf<M>, ResponseOf<M>>;
 
-/** A client with one promise- or iterator-based function per method; failures reject with GrpcError. */
+/**
+ * A client with one promise- or iterator-based function per method; failures reject with GrpcError. Streaming
+ * calls start when their result is first iterated; leaving the loop early cancels the call.
+ */
 export type ServiceClient<D extends AnyServiceDefinition> = { readonly [K in keyof D]: MethodCall<D[K]> } & {
   /** The underlying grpc-js client, for what this API does not cover. */
   readonly grpcClient: GrpcClient;
@@ -52,10 +66,27 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** pick_first (grpc-js's default) or round_robin over every address the target resolves to. */
   loadBalancing?: LoadBalancingPolicy;
-  /** Deadline for calls that set none; unlimited by default. */
+  /** Deadline (ms from the start of a call) for calls that get none from their options or the call they serve. */
   defaultTimeoutMs?: number;
+  /**
+   * Client interceptors, outermost first, after the kit's own (request-id forwarding). They see the request, the
+   * call's context (headers to send, deadline, signal) and the response or error — the same Interceptor type as on
+   * servers.
+   */
+  interceptors?: readonly Interceptor[];
+  /** Logger of calls made outside a server call (inside one, the server call's logger is used). */
+  logger?: Logger;
 }
 
+const SILENT = pino({ level: "silent" });
+
+/**
+ * A typed client for `definition` at `address` (any grpc-js target: "host:port", "dns:///name:port", "unix:…").
+ *
+ * A call made while a server call is being handled (inside a handler, or anything it started) inherits that call's
+ * remaining deadline — the earlier of it and the call's own — and is cancelled when that call is, so deadlines and
+ * cancellation propagate downstream without being passed by hand; its request id is forwarded in `x-request-id`.
+ */
 export function createClient<D extends AnyServiceDefinition>(
   definition: D,
   address: string,
@@ -65,51 +96,85 @@ export function createClient<D extends AnyServiceDefinition>(
     ...(options.loadBalancing ? loadBalancingOptions(options.loadBalancing) : {}),
     ...options.channelOptions,
   });
+  const interceptors = [forwardRequestIdInterceptor(), ...(options.interceptors ?? [])];
   const methods: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(definition)) {
     if (key === "close" || key === "grpcClient") throw new Error(`method name "${key}" clashes with the client API`);
-    methods[key] = callFor(client, def, options.defaultTimeoutMs);
+    const method = methodInfo(def.path, def.requestStream, def.responseStream);
+    const run = compose(interceptors, method, terminal(client, def));
+    const start = (input: unknown, callOptions: CallOptions = {}) =>
+      run(input, callContext(method, address, callOptions, options));
+    methods[key] = method.responseStream
+      ? (input: unknown, callOptions?: CallOptions) => lazyStream(() => start(input, callOptions))
+      : start;
   }
   return Object.assign(methods, { grpcClient: client, close: () => client.close() }) as ServiceClient<D>;
 }
 
-function callFor(client: GrpcClient, def: AnyMethodDefinition, defaultTimeoutMs: number | undefined): unknown {
-  const { path, requestSerialize: serialize, responseDeserialize: deserialize } = def;
-  const prepare = (options: CallOptions = {}) =>
-    [toMetadata(options.metadata), toGrpcCallOptions(options, defaultTimeoutMs)] as const;
+/** The context of one client call, with the deadline, cancellation and logger it inherits from the call it serves. */
+function callContext(method: MethodInfo, peer: string, call: CallOptions, client: ClientOptions): CallContext {
+  const parent = currentCall();
+  const own = call.deadline ?? (call.timeoutMs === undefined ? undefined : new Date(Date.now() + call.timeoutMs));
+  let deadline = earliest(own, parent?.deadline);
+  if (!deadline && client.defaultTimeoutMs !== undefined) deadline = new Date(Date.now() + client.defaultTimeoutMs);
+  const parentSignal = parent?.signal;
+  const signal =
+    call.signal && parentSignal ? AbortSignal.any([call.signal, parentSignal]) : (call.signal ?? parentSignal);
+  const log = client.logger ?? parent?.log ?? SILENT;
+  return new ClientCallContext(method, peer, toMetadata(call.metadata), deadline, signal, log);
+}
 
-  if (!def.requestStream && !def.responseStream) {
-    return (request: unknown, options?: CallOptions) =>
-      answerOf(options?.signal, (done) =>
-        client.makeUnaryRequest(path, serialize, deserialize, request, ...prepare(options), done),
+type Done = (error: ServiceError | null, response?: unknown) => void;
+
+/** The grpc-js call at the end of the chain, for each kind of method. */
+function terminal(client: GrpcClient, def: AnyMethodDefinition): Next {
+  const { path, requestSerialize: serialize, responseDeserialize: deserialize } = def;
+  const callOptions = (ctx: CallContext) => (ctx.deadline ? { deadline: ctx.deadline } : {});
+  if (!def.requestStream && !def.responseStream)
+    return (request, ctx) =>
+      answerOf(ctx, (done) =>
+        client.makeUnaryRequest(path, serialize, deserialize, request, ctx.requestHeader, callOptions(ctx), done),
       );
-  }
-  if (!def.requestStream) {
-    return (request: unknown, options?: CallOptions) => {
-      const call = client.makeServerStreamRequest(path, serialize, deserialize, request, ...prepare(options));
-      return readAll(call, options?.signal);
-    };
-  }
-  if (!def.responseStream) {
-    return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) =>
-      answerOf(options?.signal, (done) => {
-        const call = client.makeClientStreamRequest(path, serialize, deserialize, ...prepare(options), done);
-        writeAll(call, requests);
+  if (!def.requestStream)
+    return async (request, ctx) =>
+      readAll(
+        ctx,
+        client.makeServerStreamRequest(path, serialize, deserialize, request, ctx.requestHeader, callOptions(ctx)),
+      );
+  if (!def.responseStream)
+    return (requests, ctx) =>
+      answerOf(ctx, (done) => {
+        const call = client.makeClientStreamRequest(
+          path,
+          serialize,
+          deserialize,
+          ctx.requestHeader,
+          callOptions(ctx),
+          done,
+        );
+        writeAll(call, requests as AsyncIterable<unknown>);
         return call;
       });
-  }
-  return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) => {
-    const call = client.makeBidiStreamRequest(path, serialize, deserialize, ...prepare(options));
-    writeAll(call, requests);
-    return readAll(call, options?.signal);
+  return async (requests, ctx) => {
+    const call = client.makeBidiStreamRequest(path, serialize, deserialize, ctx.requestHeader, callOptions(ctx));
+    writeAll(call, requests as AsyncIterable<unknown>);
+    return readAll(ctx, call);
   };
 }
 
+interface MetadataEvents {
+  on(event: "metadata", listener: (metadata: Metadata) => void): unknown;
+  on(event: "status", listener: (status: StatusObject) => void): unknown;
+}
+
+/** Copies the response headers and trailers into the call's context as they arrive. */
+function recordMetadata(ctx: CallContext, call: MetadataEvents): void {
+  call.on("metadata", (metadata) => ctx.responseHeader.merge(metadata));
+  call.on("status", (status) => ctx.responseTrailer.merge(status.metadata));
+}
+
 /** The single answer of a unary or client-streaming call; `start` makes the call with the callback it is given. */
-function answerOf(
-  signal: AbortSignal | undefined,
-  start: (done: (error: ServiceError | null, response?: unknown) => void) => { cancel(): void },
-): Promise<unknown> {
+function answerOf(ctx: CallContext, start: (done: Done) => { cancel(): void } & MetadataEvents): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let stop = () => {};
     const call = start((error, response) => {
@@ -117,7 +182,8 @@ function answerOf(
       if (error) reject(GrpcError.fromServiceError(error));
       else resolve(response);
     });
-    stop = cancelOnAbort(call, signal);
+    recordMetadata(ctx, call);
+    if (ctx.signal !== NEVER_ABORTS) stop = cancelOnAbort(call, ctx.signal);
   });
 }
 
@@ -140,11 +206,12 @@ function writeAll(
 }
 
 /** Yields responses; ends with GrpcError on a non-OK status; leaving the loop early cancels the call. */
-async function* readAll<T>(
-  call: AsyncIterable<T> & { cancel(): void },
-  signal: AbortSignal | undefined,
-): AsyncGenerator<T> {
-  const stop = cancelOnAbort(call, signal);
+async function* readAll(
+  ctx: CallContext,
+  call: ClientReadableStream<unknown> | ClientDuplexStream<unknown, unknown>,
+): AsyncGenerator {
+  recordMetadata(ctx, call);
+  const stop = ctx.signal === NEVER_ABORTS ? () => {} : cancelOnAbort(call, ctx.signal);
   let complete = false;
   try {
     for await (const response of call) yield response;
@@ -156,4 +223,13 @@ async function* readAll<T>(
     stop();
     if (!complete) call.cancel();
   }
+}
+
+/** An AsyncIterable that starts the call on first iteration and yields what it streams. */
+function lazyStream(start: () => Promise<unknown>): AsyncIterable<unknown> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield* (await start()) as AsyncIterable<unknown>;
+    },
+  };
 }

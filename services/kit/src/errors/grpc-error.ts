@@ -8,20 +8,32 @@ type DetailValues = { [K in KnownDetailType]: Extract<ErrorDetail, { type: K }>[
 /** Trailer that carries a serialized google.rpc.Status, the cross-language way to send error details. */
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
 
+export interface GrpcErrorOptions {
+  cause?: unknown;
+  /**
+   * Trailers. Thrown on a server: sent with the status (beside those the handler set on ctx.responseTrailer).
+   * Received by a client: every trailer the server sent, grpc-status-details-bin included.
+   */
+  metadata?: Metadata;
+}
+
 /**
- * An error with a gRPC status code, a message safe to show the caller, and google.rpc details. Thrown by handlers
- * (or produced from domain errors) on the server; produced from a ServiceError by Lattice clients.
+ * An error with a gRPC status code, a message safe to show the caller, google.rpc details and trailers. Thrown by
+ * handlers (or produced from domain errors) on the server; produced from the status a server sent by Lattice
+ * clients, so `code`, `message`, `details` and `metadata` read the same on both ends.
  */
 export class GrpcError extends Error {
   override readonly name = "GrpcError";
+  readonly metadata: Metadata;
 
   constructor(
     readonly code: Status,
     message: string,
     readonly details: readonly ErrorDetail[] = [],
-    options?: { cause?: unknown },
+    options: GrpcErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.metadata = options.metadata ?? new Metadata();
   }
 
   get codeName(): string {
@@ -34,9 +46,13 @@ export class GrpcError extends Error {
     return found?.value as DetailValues[T] | undefined;
   }
 
-  /** The grpc-js shape a server hands to a callback or stream: code, message and details in the trailers. */
-  toServiceError(): Partial<ServiceError> & Error {
-    const metadata = new Metadata();
+  /**
+   * The grpc-js shape a server hands to a callback or stream: code, message, and as trailers this error's metadata,
+   * `trailer` (what the handler set) and the details.
+   */
+  toServiceError(trailer?: Metadata): Partial<ServiceError> & Error {
+    const metadata = this.metadata.clone();
+    if (trailer) metadata.merge(trailer);
     if (this.details.length > 0) {
       const status = RpcStatus.encode({
         code: this.code,
@@ -62,10 +78,11 @@ export class GrpcError extends Error {
         // Undecodable details: keep code and message, which are always authoritative.
       }
     }
-    return new GrpcError(error.code, message, details, { cause: error });
+    return new GrpcError(error.code, message, details, { cause: error, metadata: error.metadata });
   }
 }
 
+/** True for the error objects grpc-js produces for a failed call (code, details, metadata). */
 export function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number" && "metadata" in error;
 }

@@ -2,16 +2,30 @@ import type { CallContext } from "../rpc/call-context.js";
 import type { MethodInfo } from "../rpc/method.js";
 
 /**
- * Runs the rest of the call. It resolves when the call is complete: with the response of a unary or
- * client-streaming call, once the last message is sent for calls that stream responses. It rejects with the
- * error the call ends with.
+ * Runs the rest of a call. `input` is the request message, or an AsyncIterable of them when the method streams
+ * requests. It resolves with the response message, or with an AsyncIterable of them when the method streams
+ * responses (the call then ends when that iterable ends, fails or is left). It rejects with the error the call
+ * ends with.
  */
-export type Next = (ctx: CallContext) => Promise<unknown>;
+export type Next = (input: unknown, ctx: CallContext) => Promise<unknown>;
 
 /**
- * An interceptor wraps the rest of the chain: `(next, method) => async (ctx) => { before; await next(ctx); after }`.
- * It is called once per method when the service is registered, not per call, so per-method work (label lookups,
- * option checks) happens once; the function it returns runs for every call.
+ * Wraps the rest of a call, on a server or on a client: the same type serves both sides (connect-es and kratos do
+ * the same). It is called once per method, when the chain is built — per-method work such as label lookups and
+ * option checks happens there — and the function it returns runs for every call:
+ *
+ *   const timing: Interceptor = (next, method) => async (input, ctx) => {
+ *     const start = performance.now();
+ *     try {
+ *       return await next(input, ctx);
+ *     } finally {
+ *       ctx.log.info({ method: method.path, ms: performance.now() - start }, "done");
+ *     }
+ *   };
+ *
+ * That measures unary calls. For calls that stream responses `next` resolves as soon as the stream is ready, so
+ * interceptors that care how a call ends use `whenFinished` (and `mapFailure` to change its error), which handle
+ * both shapes. Apply an interceptor to some methods only with `selectMethods`.
  */
 export type Interceptor = (next: Next, method: MethodInfo) => Next;
 

@@ -26,15 +26,20 @@ export async function jetStreamPublisher(url: string, stream: string, subjects: 
 }
 
 /**
- * Creates the stream unless it exists. Publishers and consumers of a stream both call it, so whichever starts
- * first makes it, with the same settings.
+ * Creates the stream unless it exists, or adds `subjects` it lacks. Publishers and consumers of a stream both call it,
+ * so whichever starts first makes it, with the same settings; a consumer that declares only some of a stream's
+ * events never narrows it.
  */
 export async function ensureStream(connection: NatsConnection, stream: string, subjects: string[]): Promise<void> {
   const manager = await connection.jetstreamManager();
+  let info;
   try {
-    await manager.streams.info(stream);
+    info = await manager.streams.info(stream);
   } catch {
     // Copies are recognised for an hour: far longer than a relay takes to come back after a crash.
     await manager.streams.add({ name: stream, subjects, duplicate_window: nanos(60 * 60 * 1000) });
+    return;
   }
+  const missing = subjects.filter((subject) => !info.config.subjects.includes(subject));
+  if (missing.length > 0) await manager.streams.update(stream, { subjects: [...info.config.subjects, ...missing] });
 }

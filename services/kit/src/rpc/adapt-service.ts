@@ -7,8 +7,9 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { runInCall } from "../context/call-scope.js";
 import { toGrpcError } from "../errors/to-grpc-error.js";
-import { compose, type Interceptor } from "../interceptors/interceptor.js";
+import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
 import type { Logger } from "../logger.js";
 import { cancellationError, type CallContext } from "./call-context.js";
 import type { AnyServiceDefinition } from "./definition.js";
@@ -22,12 +23,12 @@ export interface AdaptOptions {
 }
 
 type Writable = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
-type Stream = Writable | ServerReadableStream<unknown, unknown>;
+type Readable = ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
 type AnyFunction = (input: unknown, ctx: CallContext) => unknown;
 
 /**
- * Turns a ServiceImplementation into the handlers grpc-js calls. The interceptor chain is composed once per
- * method here; per call there is one context object and the chain itself.
+ * Turns a ServiceImplementation into the handlers grpc-js calls. The interceptor chain is composed once per method
+ * here; per call there is one context object, the chain, and the handler, run in the call's scope (currentCall).
  */
 export function adaptService<D extends AnyServiceDefinition>(
   definition: D,
@@ -45,57 +46,99 @@ export function adaptService<D extends AnyServiceDefinition>(
 }
 
 function adaptMethod(method: MethodInfo, fn: AnyFunction, options: AdaptOptions): UntypedHandleCall {
-  const { interceptors } = options;
   // One child logger per method, made here once; calls only add a request id when they carry one.
   const logger = options.logger.child({ "grpc.service": method.service, "grpc.method": method.name });
+  const run = compose(options.interceptors, method, terminal(method, fn));
   switch (method.kind) {
-    case "unary": {
-      const run = compose(interceptors, method, async (ctx) => unlessCancelled(ctx, await fn(ctx.request, ctx)));
+    case "unary":
       return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const ctx = new ServerCallContext(call, method, logger, call.request);
-        run(ctx).then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toGrpcError(error).toServiceError()),
-        );
+        const ctx = new ServerCallContext(call, method, logger);
+        runInCall(ctx, () => answer(call, ctx, run(call.request, ctx), callback));
       };
-    }
-    case "client_stream": {
-      const run = compose(interceptors, method, async (ctx) => unlessCancelled(ctx, await fn(requestsOf(ctx), ctx)));
+    case "client_stream":
       return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        run(withStream(call, method, logger)).then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toGrpcError(error).toServiceError()),
-        );
+        const ctx = new ServerCallContext(call, method, logger);
+        runInCall(ctx, () => answer(call, ctx, run(requestsOf(call, ctx), ctx), callback));
       };
-    }
-    case "server_stream": {
-      const run = compose(interceptors, method, async (ctx) =>
-        writeAll(streamOf(ctx) as Writable, fn(ctx.request, ctx), ctx),
-      );
-      return (call: ServerWritableStream<unknown, unknown>) => finish(call, run(withStream(call, method, logger)));
-    }
-    case "bidi_stream": {
-      const run = compose(interceptors, method, async (ctx) =>
-        writeAll(streamOf(ctx) as Writable, fn(requestsOf(ctx), ctx), ctx),
-      );
-      return (call: ServerDuplexStream<unknown, unknown>) => finish(call, run(withStream(call, method, logger)));
-    }
+    case "server_stream":
+      return (call: ServerWritableStream<unknown, unknown>) => {
+        const ctx = new ServerCallContext(call, method, logger);
+        runInCall(ctx, () => void stream(call, ctx, run(call.request, ctx)));
+      };
+    case "bidi_stream":
+      return (call: ServerDuplexStream<unknown, unknown>) => {
+        const ctx = new ServerCallContext(call, method, logger);
+        runInCall(ctx, () => void stream(call, ctx, run(requestsOf(call, ctx), ctx)));
+      };
   }
 }
 
-// Streaming terminals need the grpc-js stream; it travels on the context under a private key, so the chain can be
-// composed once per method instead of once per call.
-const STREAM = Symbol("lattice.stream");
-
-function withStream(call: Stream, method: MethodInfo, logger: Logger): ServerCallContext {
-  const request = "request" in call ? call.request : undefined;
-  const ctx = new ServerCallContext(call, method, logger, request);
-  ctx.values.set(STREAM, call);
-  return ctx;
+/**
+ * The handler at the end of the chain. A call whose caller has gone did not succeed, even if the handler finished:
+ * it ends CANCELLED or DEADLINE_EXCEEDED, and interceptors see that.
+ */
+function terminal(method: MethodInfo, fn: AnyFunction): Next {
+  if (!method.responseStream) {
+    return async (input, ctx) => {
+      const response = await fn(input, ctx);
+      if (ctx.cancelled) throw cancellationError(ctx);
+      return response;
+    };
+  }
+  return async (input, ctx) => untilCancelled(fn(input, ctx) as AsyncIterable<unknown>, ctx);
 }
 
-function streamOf(ctx: CallContext): Stream {
-  return ctx.values.get(STREAM) as Stream;
+async function* untilCancelled(responses: AsyncIterable<unknown>, ctx: CallContext): AsyncGenerator {
+  for await (const response of responses) {
+    if (ctx.cancelled) throw cancellationError(ctx);
+    yield response;
+  }
+  if (ctx.cancelled) throw cancellationError(ctx);
+}
+
+/** Sends the single response of a unary or client-streaming call, with the headers and trailers set for it. */
+function answer(
+  call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
+  ctx: ServerCallContext,
+  result: Promise<unknown>,
+  callback: sendUnaryData<unknown>,
+): void {
+  result.then(
+    (response) => {
+      if (ctx.pendingHeader) call.sendMetadata(ctx.pendingHeader);
+      callback(null, response, ctx.pendingTrailer);
+    },
+    (error: unknown) => {
+      if (ctx.pendingHeader) call.sendMetadata(ctx.pendingHeader);
+      callback(toGrpcError(error).toServiceError(ctx.pendingTrailer));
+    },
+  );
+}
+
+/**
+ * Sends responses as the client takes them: when grpc-js's buffer is full (the client stopped reading and HTTP/2
+ * flow control pushed back), the producer is not asked for the next message until the buffer drains. Ends the
+ * call with OK and the trailers, or with the status of the error the stream ended in.
+ */
+async function stream(call: Writable, ctx: ServerCallContext, result: Promise<unknown>): Promise<void> {
+  let headerSent = false;
+  const sendHeader = () => {
+    if (!headerSent && ctx.pendingHeader) call.sendMetadata(ctx.pendingHeader);
+    headerSent = true;
+  };
+  try {
+    for await (const response of (await result) as AsyncIterable<unknown>) {
+      if (call.cancelled) throw cancellationError(ctx);
+      sendHeader();
+      if (!call.write(response)) await drained(call, ctx.signal);
+    }
+    sendHeader();
+    call.end(ctx.pendingTrailer);
+  } catch (error) {
+    if (call.destroyed) return;
+    sendHeader();
+    call.emit("error", toGrpcError(error).toServiceError(ctx.pendingTrailer));
+  }
 }
 
 /**
@@ -104,40 +147,10 @@ function streamOf(ctx: CallContext): Stream {
  * side, and grpc-js reports the cancellation a tick later; waiting for it keeps a handler from taking a cancelled
  * stream for a complete one.
  */
-async function* requestsOf(ctx: CallContext): AsyncGenerator {
-  const stream = ctx.values.get(STREAM) as
-    ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
-  yield* stream.iterator({ destroyOnReturn: false });
+async function* requestsOf(call: Readable, ctx: CallContext): AsyncGenerator {
+  yield* call.iterator({ destroyOnReturn: false });
   await new Promise((resolve) => setImmediate(resolve));
-  if (stream.cancelled) throw cancellationError(ctx);
-}
-
-/** Ends the stream with OK, or with the status of the error the chain ended in. */
-function finish(call: Writable, done: Promise<unknown>): void {
-  done.then(
-    () => call.end(),
-    (error: unknown) => {
-      if (!call.destroyed) call.emit("error", toGrpcError(error).toServiceError());
-    },
-  );
-}
-
-/**
- * Sends responses as the client takes them: when grpc-js's buffer is full (the client stopped reading and HTTP/2
- * flow control pushed back), the producer is not asked for the next message until the buffer drains.
- */
-async function writeAll(call: Writable, responses: unknown, ctx: CallContext): Promise<void> {
-  for await (const response of responses as AsyncIterable<unknown>) {
-    if (call.cancelled) throw cancellationError(ctx);
-    if (!call.write(response)) await drained(call, ctx.signal);
-  }
-  unlessCancelled(ctx, undefined);
-}
-
-/** A call whose caller has gone did not succeed, even if the handler finished: it ends CANCELLED or DEADLINE_EXCEEDED. */
-function unlessCancelled<T>(ctx: CallContext, result: T): T {
-  if (ctx.cancelled) throw cancellationError(ctx);
-  return result;
+  if (call.cancelled) throw cancellationError(ctx);
 }
 
 function drained(call: Writable, signal: AbortSignal): Promise<void> {

@@ -1,31 +1,66 @@
 import type { Metadata } from "@grpc/grpc-js";
-import type { Logger } from "../logger.js";
+import type { ContextValues } from "../context/context-values.js";
 import { GrpcError } from "../errors/grpc-error.js";
 import { Status } from "../errors/status-codes.js";
+import type { Logger } from "../logger.js";
 import type { MethodInfo } from "./method.js";
 
+/** Which end of a call a context belongs to. */
+export type CallSide = "server" | "client";
+
 /**
- * What a handler knows about the call besides its messages. The service layer receives only `signal` from it
- * (business code stays free of transport types); interceptors and handlers may read the rest.
+ * One call as interceptors and handlers see it, on the server and on the client alike (the shape of connect-es's
+ * HandlerContext and request, over grpc-js). The service layer gets only `signal` from it: business code stays free
+ * of transport types.
  */
 export interface CallContext {
+  readonly side: CallSide;
   readonly method: MethodInfo;
-  /** Request headers. */
-  readonly metadata: Metadata;
-  /** The caller's address, e.g. "127.0.0.1:53412" or a unix socket path. */
-  readonly peer: string;
-  /** When the caller gives up; undefined when it set no deadline. */
+  /** Request headers: as received (server), or to be sent — interceptors may add to them (client). */
+  readonly requestHeader: Metadata;
+  /**
+   * Response headers. Server: sent with the first response message (or with the status when there is none); set
+   * them before that. Client: filled in when they arrive.
+   */
+  readonly responseHeader: Metadata;
+  /** Response trailers, sent (server) or received (client) with the status, also when the call fails. */
+  readonly responseTrailer: Metadata;
+  /** When the call gives up; undefined when it has no deadline. */
   readonly deadline: Date | undefined;
-  /** Aborts when the caller cancels or its deadline passes; pass it to every await that can take long. */
+  /** Aborts when the call ends early: the caller cancelled or its deadline passed. Pass it to every long await. */
   readonly signal: AbortSignal;
-  /** True once the caller has gone (cancelled or deadline passed). */
+  /** True once the call has ended early (cancelled, or its deadline passed). */
   readonly cancelled: boolean;
+  /** Server: the caller's address, e.g. "127.0.0.1:53412". Client: the target dialed, e.g. "dns:///user:50051". */
+  readonly peer: string;
   /** Logger bound to this call's service, method and request id. */
   readonly log: Logger;
-  /** The request for unary and server-streaming calls; undefined for calls that stream requests. */
-  readonly request: unknown;
-  /** Values interceptors attach for those after them (e.g. the authenticated principal). */
-  readonly values: Map<symbol, unknown>;
+  /** Typed values interceptors attach for those after them (see createContextKey). */
+  readonly values: ContextValues;
+}
+
+/** What an interceptor may change when it hands a call on (`next(input, deriveCall(ctx, { deadline }))`). */
+export interface CallOverrides {
+  readonly deadline?: Date | undefined;
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+}
+
+/**
+ * The same call with some properties replaced; everything else (headers, values, lazily built state) is shared
+ * with the original, so what the rest of the chain sets is seen by those before it.
+ */
+export function deriveCall(ctx: CallContext, overrides: CallOverrides): CallContext {
+  const derived = Object.create(ctx) as CallContext;
+  for (const [key, value] of Object.entries(overrides))
+    Object.defineProperty(derived, key, { value, enumerable: true });
+  if (overrides.signal) Object.defineProperty(derived, "cancelled", { get: () => overrides.signal!.aborted });
+  return derived;
+}
+
+/** Milliseconds left before `deadline` (never negative); undefined without a deadline. */
+export function remainingMs(deadline: Date | undefined, now = Date.now()): number | undefined {
+  return deadline === undefined ? undefined : Math.max(0, deadline.getTime() - now);
 }
 
 /**
@@ -35,10 +70,9 @@ export interface CallContext {
  */
 const DEADLINE_SKEW_MS = 100;
 
-/** The error a call ends with once its caller has gone: DEADLINE_EXCEEDED or CANCELLED. */
-export function cancellationError(ctx: Pick<CallContext, "deadline">): GrpcError {
+/** The error a call ends with once it has ended early: DEADLINE_EXCEEDED or CANCELLED. */
+export function cancellationError(ctx: Pick<CallContext, "deadline" | "side">): GrpcError {
   const expired = ctx.deadline !== undefined && ctx.deadline.getTime() - DEADLINE_SKEW_MS <= Date.now();
-  return expired
-    ? new GrpcError(Status.DEADLINE_EXCEEDED, "deadline exceeded")
-    : new GrpcError(Status.CANCELLED, "cancelled by the client");
+  if (expired) return new GrpcError(Status.DEADLINE_EXCEEDED, "deadline exceeded");
+  return new GrpcError(Status.CANCELLED, ctx.side === "server" ? "cancelled by the client" : "call cancelled");
 }

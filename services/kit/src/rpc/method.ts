@@ -10,6 +10,10 @@ export interface MethodInfo {
   /** HTTP/2 path, e.g. "/lattice.greeter.v1.GreeterService/Greet". */
   readonly path: string;
   readonly kind: MethodKind;
+  /** The client sends a stream of messages (client_stream, bidi_stream). */
+  readonly requestStream: boolean;
+  /** The server sends a stream of messages (server_stream, bidi_stream). */
+  readonly responseStream: boolean;
 }
 
 export function methodKind(requestStream: boolean, responseStream: boolean): MethodKind {
@@ -17,9 +21,16 @@ export function methodKind(requestStream: boolean, responseStream: boolean): Met
   return responseStream ? "server_stream" : "unary";
 }
 
-/** Splits "/pkg.Service/Method" into its parts. */
+/** Splits "/pkg.Service/Method" into its parts; throws on anything else. */
 export function methodInfo(path: string, requestStream: boolean, responseStream: boolean): MethodInfo {
   const match = /^\/([^/]+)\/([^/]+)$/.exec(path);
   if (!match?.[1] || !match[2]) throw new Error(`not a gRPC method path: ${JSON.stringify(path)}`);
-  return { service: match[1], name: match[2], path, kind: methodKind(requestStream, responseStream) };
+  return {
+    service: match[1],
+    name: match[2],
+    path,
+    kind: methodKind(requestStream, responseStream),
+    requestStream,
+    responseStream,
+  };
 }

@@ -1,4 +1,6 @@
-import type { Metadata } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
+import { ContextValues } from "../context/context-values.js";
+import { REQUEST_ID, REQUEST_ID_HEADER } from "../context/request-id.js";
 import type { Logger } from "../logger.js";
 import type { CallContext } from "./call-context.js";
 import type { MethodInfo } from "./method.js";
@@ -13,24 +15,45 @@ export interface RawServerCall {
 }
 
 /**
- * CallContext over a grpc-js call. Everything a call may never need (signal, child logger, deadline) is built on
- * first use, so an interceptor chain that does not look at them costs nothing for them.
+ * CallContext over a grpc-js server call. Everything a call may never need (signal, child logger, values, response
+ * metadata) is built on first use, so a chain that does not look at them costs nothing for them.
  */
 export class ServerCallContext implements CallContext {
+  readonly side = "server";
   private controller: AbortController | undefined;
   private childLog: Logger | undefined;
-  private valueMap: Map<symbol, unknown> | undefined;
+  private valueMap: ContextValues | undefined;
+  private header: Metadata | undefined;
+  private trailer: Metadata | undefined;
 
   constructor(
     private readonly call: RawServerCall,
     readonly method: MethodInfo,
     /** Already bound to the method's service and name. */
     private readonly methodLog: Logger,
-    readonly request: unknown,
   ) {}
 
-  get metadata(): Metadata {
+  get requestHeader(): Metadata {
     return this.call.metadata;
+  }
+
+  get responseHeader(): Metadata {
+    this.header ??= new Metadata();
+    return this.header;
+  }
+
+  get responseTrailer(): Metadata {
+    this.trailer ??= new Metadata();
+    return this.trailer;
+  }
+
+  /** Response headers set so far, or undefined when nobody set any (then there is nothing to merge or send). */
+  get pendingHeader(): Metadata | undefined {
+    return this.header;
+  }
+
+  get pendingTrailer(): Metadata | undefined {
+    return this.trailer;
   }
 
   get peer(): string {
@@ -59,14 +82,14 @@ export class ServerCallContext implements CallContext {
 
   get log(): Logger {
     if (!this.childLog) {
-      const requestId = this.call.metadata.get("x-request-id")[0];
+      const requestId = this.valueMap?.get(REQUEST_ID) ?? this.call.metadata.get(REQUEST_ID_HEADER)[0];
       this.childLog = typeof requestId === "string" ? this.methodLog.child({ request_id: requestId }) : this.methodLog;
     }
     return this.childLog;
   }
 
-  get values(): Map<symbol, unknown> {
-    this.valueMap ??= new Map();
+  get values(): ContextValues {
+    this.valueMap ??= new ContextValues();
     return this.valueMap;
   }
 }

@@ -6,9 +6,11 @@ import type { Interceptor } from "../interceptors/interceptor.js";
 import { loggingInterceptor } from "../interceptors/logging.js";
 import { metricsInterceptor } from "../interceptors/metrics.js";
 import { recoveryInterceptor } from "../interceptors/recovery.js";
+import { requestIdInterceptor } from "../interceptors/request-id.js";
+import { infrastructureMethods, not, selectMethods } from "../interceptors/select.js";
 import type { Logger } from "../logger.js";
 import { ServerMetrics } from "../metrics/server-metrics.js";
-import { addReflection } from "../reflection/reflection.js";
+import { reflectionServices } from "../reflection/reflection.js";
 import { adaptService } from "../rpc/adapt-service.js";
 import type { AnyServiceDefinition } from "../rpc/definition.js";
 import type { ServiceImplementation } from "../rpc/implementation.js";
@@ -33,16 +35,22 @@ export interface LatticeServerOptions {
   config: ServerConfig;
   logger: Logger;
   metrics?: ServerMetrics;
-  /**
-   * Interceptors run after the kit's own (metrics → logging → recovery → these → handler), so what they throw is
-   * counted, logged and turned into a proper status.
-   */
+  /** Interceptors after the kit's own, as if given to use() first. */
   interceptors?: readonly Interceptor[];
+}
+
+interface Registration {
+  readonly definition: AnyServiceDefinition;
+  readonly implementation: ServiceImplementation<AnyServiceDefinition>;
 }
 
 /**
  * A grpc-js server with the kit's spine: the interceptor chain around every method, gRPC health with real
  * statuses, reflection, connection management, and a shutdown that drains before it stops.
+ *
+ * The chain, outermost first: request id → metrics → logging → recovery → what use() added → handler. The first
+ * three skip health and reflection (selected with `not(infrastructureMethods)`): probes every few seconds are not
+ * traffic worth a log line, a latency sample or a request id.
  */
 export class LatticeServer {
   readonly health = new HealthRegistry();
@@ -50,7 +58,9 @@ export class LatticeServer {
   readonly logger: Logger;
   private readonly grpc: Server;
   private readonly config: ServerConfig;
-  private readonly interceptors: readonly Interceptor[];
+  private readonly kitInterceptors: readonly Interceptor[];
+  private readonly added: Interceptor[] = [];
+  private readonly registrations: Registration[] = [];
   private readonly serviceNames: string[] = [];
   private address: string | undefined;
   private stopping: Promise<void> | undefined;
@@ -59,25 +69,36 @@ export class LatticeServer {
     this.config = options.config;
     this.logger = options.logger;
     this.metrics = options.metrics ?? new ServerMetrics();
-    this.interceptors = [
-      metricsInterceptor(this.metrics),
-      loggingInterceptor({ successLevel: this.config.LOG_CALLS }),
+    const traffic = not(infrastructureMethods);
+    this.kitInterceptors = [
+      selectMethods(traffic, requestIdInterceptor()),
+      selectMethods(traffic, metricsInterceptor(this.metrics)),
+      selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS })),
       recoveryInterceptor(),
-      ...(options.interceptors ?? []),
     ];
+    this.added.push(...(options.interceptors ?? []));
     this.grpc = new Server(channelOptions(this.config));
+  }
+
+  /**
+   * Adds server interceptors, after the kit's own and those added before, for every method of every service
+   * (limit one to some methods with selectMethods). What they throw is counted, logged and sent as a proper
+   * status. Call before listen().
+   */
+  use(...interceptors: readonly Interceptor[]): this {
+    this.assertNotListening("use");
+    this.added.push(...interceptors);
+    return this;
   }
 
   /** Registers a service; its health status is NOT_SERVING until markServing(). */
   addService<D extends AnyServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): this {
-    if (this.address) throw new Error("addService must be called before listen()");
+    this.assertNotListening("addService");
     const first = Object.values(definition)[0];
     if (!first) throw new Error("service definition has no methods");
     const name = methodInfo(first.path, first.requestStream, first.responseStream).service;
-    this.grpc.addService(
-      definition,
-      adaptService(definition, implementation, { interceptors: this.interceptors, logger: this.logger }),
-    );
+    if (this.serviceNames.includes(name)) throw new Error(`${name} is already added`);
+    this.registrations.push({ definition, implementation });
     this.serviceNames.push(name);
     this.health.set(name, ServingStatus.NOT_SERVING);
     return this;
@@ -88,13 +109,22 @@ export class LatticeServer {
     return this.serviceNames;
   }
 
-  /** Binds the gRPC port (or unix socket) and resolves with the address clients can dial. */
+  /** Every interceptor a method goes through, outermost first (the health port uses the same chain). */
+  get interceptors(): readonly Interceptor[] {
+    return [...this.kitInterceptors, ...this.added];
+  }
+
+  /** Builds every method's chain, binds the gRPC port (or unix socket) and resolves with the address to dial. */
   async listen(): Promise<string> {
-    // Health and reflection bypass the interceptor chain: probes every few seconds are not traffic worth a log
-    // line or a latency sample.
-    const direct = { interceptors: [], logger: this.logger };
-    this.grpc.addService(HealthService, adaptService(HealthService, healthService(this.health), direct));
-    addReflection(this.grpc, [...this.serviceNames, "grpc.health.v1.Health"]);
+    this.assertNotListening("listen");
+    const options = { interceptors: this.interceptors, logger: this.logger };
+    const services: Registration[] = [
+      ...this.registrations,
+      { definition: HealthService, implementation: healthService(this.health) as never },
+      ...reflectionServices([...this.serviceNames, "grpc.health.v1.Health"]),
+    ];
+    for (const { definition, implementation } of services)
+      this.grpc.addService(definition, adaptService(definition, implementation, options));
 
     const target = grpcAddress(this.config.GRPC_HOST, this.config.GRPC_PORT);
     const port = await new Promise<number>((resolve, reject) =>
@@ -119,6 +149,10 @@ export class LatticeServer {
   shutdown(): Promise<void> {
     this.stopping ??= this.stop();
     return this.stopping;
+  }
+
+  private assertNotListening(what: string): void {
+    if (this.address !== undefined) throw new Error(`${what} must be called before listen()`);
   }
 
   private async stop(): Promise<void> {

@@ -1,10 +1,11 @@
 import { startAdminServer } from "../admin/admin-server.js";
 import type { BaseConfig } from "../config.js";
 import { startHealthServer } from "../health/health-server.js";
-import type { Logger } from "../logger.js";
 import type { Interceptor } from "../interceptors/interceptor.js";
+import type { Logger } from "../logger.js";
 import { LatticeServer } from "./lattice-server.js";
 import type { ServiceModule } from "./service-module.js";
+import { Releases, setupContext } from "./setup-context.js";
 
 export interface RunningService {
   readonly server: LatticeServer;
@@ -14,17 +15,19 @@ export interface RunningService {
   readonly adminUrl: string;
   /** Address of the plaintext gRPC health port, e.g. "127.0.0.1:8091". */
   readonly healthAddress: string;
-  /** Graceful shutdown (see LatticeServer.shutdown), then the service's teardown; safe to call twice. */
+  /** Graceful shutdown (see LatticeServer.shutdown), then what setup acquired is released; safe to call twice. */
   shutdown(): Promise<void>;
 }
 
 export interface StartOptions {
+  /** Server interceptors before the module's own (tests use this to observe calls). */
   interceptors?: readonly Interceptor[];
 }
 
 /**
  * Starts a service: admin and health ports first (liveness answers while the service starts, readiness says not
- * yet), then setup, then the gRPC port, and only then SERVING.
+ * yet), then setup, then the gRPC port, and only then SERVING. Setup must register exactly the gRPC services the
+ * declaration lists.
  */
 export async function startService<C extends BaseConfig>(
   module: ServiceModule<C>,
@@ -49,8 +52,11 @@ export async function startService<C extends BaseConfig>(
     await admin.close();
     throw error;
   });
+  const releases = new Releases();
   try {
-    const teardown = await module.setup({ server, config, logger });
+    const teardown = await module.setup(setupContext(module, server, config, logger, releases));
+    if (teardown) releases.add(teardown);
+    checkDeclaredServices(module, server.services);
     const grpcAddress = await server.listen();
     server.markServing();
     let stopping: Promise<void> | undefined;
@@ -62,16 +68,35 @@ export async function startService<C extends BaseConfig>(
       shutdown() {
         stopping ??= (async () => {
           await server.shutdown();
-          if (teardown) await teardown();
-          await admin.close();
-          healthPort.close();
+          try {
+            await releases.releaseAll();
+          } finally {
+            await admin.close();
+            healthPort.close();
+          }
         })();
         return stopping;
       },
     };
   } catch (error) {
+    await releases.releaseAll().catch(() => undefined);
     await admin.close();
     healthPort.close();
     throw error;
   }
+}
+
+function checkDeclaredServices(
+  module: Pick<ServiceModule<BaseConfig>, "name" | "declaration">,
+  added: readonly string[],
+): void {
+  const declared = module.declaration.grpcServices;
+  const missing = declared.filter((name) => !added.includes(name));
+  const undeclared = added.filter((name) => !declared.includes(name));
+  if (missing.length > 0 || undeclared.length > 0)
+    throw new Error(
+      `${module.name}: setup must add exactly the declared gRPC services (lattice.grpcServices)` +
+        (missing.length > 0 ? `; declared but not added: ${missing.join(", ")}` : "") +
+        (undeclared.length > 0 ? `; added but not declared: ${undeclared.join(", ")}` : ""),
+    );
 }

@@ -1,3 +1,5 @@
 export * from "./start-test-service.js";
 export * from "./calls.js";
 export * from "./database.js";
+export * from "./wait.js";
+export * from "./declaration.js";

@@ -1,0 +1,29 @@
+/**
+ * @lattice/kit/internal — what the kit's own modules, its command-line tools and its tests share. Not part of the
+ * public API: it follows no compatibility promise, and services should not need it.
+ */
+export { adaptService, type AdaptOptions } from "./rpc/adapt-service.js";
+export { ServerCallContext, type RawServerCall } from "./rpc/server-call-context.js";
+export { methodInfo, methodKind } from "./rpc/method.js";
+export { compose } from "./interceptors/interceptor.js";
+export { loggingInterceptor } from "./interceptors/logging.js";
+export { metricsInterceptor } from "./interceptors/metrics.js";
+export { recoveryInterceptor } from "./interceptors/recovery.js";
+export { forwardRequestIdInterceptor, requestIdInterceptor } from "./interceptors/request-id.js";
+export { runInCall } from "./context/call-scope.js";
+export { ClientCallContext } from "./client/client-call-context.js";
+export { cancelOnAbort, earliest, toMetadata } from "./client/call-options.js";
+export { loadBalancingOptions } from "./client/load-balancing.js";
+export { anyToDetail, detailToAny } from "./errors/details.js";
+export { isServiceError, STATUS_DETAILS_KEY } from "./errors/grpc-error.js";
+export { isExpectedError } from "./errors/to-grpc-error.js";
+export { DEFAULT_LATENCY_BUCKETS, MethodStats, ServerMetrics } from "./metrics/server-metrics.js";
+export { descriptorFiles, loadDescriptorSet, reflectionServices } from "./reflection/reflection.js";
+export { healthService } from "./health/health-service.js";
+export { startHealthServer, type HealthServer } from "./health/health-server.js";
+export { startAdminServer, type AdminServer } from "./admin/admin-server.js";
+export { grpcAddress } from "./server/address.js";
+export { loadConfigOrExit, EXIT_CONFIG } from "./config.js";
+export { databaseConfig } from "./db/open-database.js";
+export { outboxConfig, startOutboxRelay } from "./outbox/start-relay.js";
+export { ensureStream } from "./outbox/jetstream.js";

@@ -1,0 +1,28 @@
+import type { ReceivedEvent } from "@lattice/kit";
+import {
+  PaymentDeclined,
+  PaymentSucceeded,
+  protobufPackage as paymentEvents,
+} from "@lattice/proto/lattice/payment/v1/events";
+import { orderName, paymentName } from "./names.js";
+import type { Orders } from "./orders.js";
+
+/** Subjects of the payment events orders consume (each is the event's full message name). */
+export const PAYMENT_SUCCEEDED = `${paymentEvents}.PaymentSucceeded`;
+export const PAYMENT_DECLINED = `${paymentEvents}.PaymentDeclined`;
+
+/**
+ * Settles orders still PENDING (their caller left mid-charge) from the payment service's events; idempotent, so a
+ * redelivered event changes nothing. Events for payments not made by the order service are ignored.
+ */
+export function settleFromPayments(orders: Orders): (event: ReceivedEvent) => Promise<void> {
+  return async ({ subject, data }) => {
+    const { payment } = subject === PAYMENT_SUCCEEDED ? PaymentSucceeded.decode(data) : PaymentDeclined.decode(data);
+    if (!payment?.order.startsWith(`${orderName.collection}/`)) return;
+    await orders.settleFromPayment(
+      orderName.parse(payment.order, "payment.order"),
+      paymentName.parse(payment.name, "payment.name"),
+      subject === PAYMENT_SUCCEEDED,
+    );
+  };
+}
