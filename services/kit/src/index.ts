@@ -49,7 +49,7 @@ export type { CallContext, CallOverrides, CallSide } from "./rpc/call-context.js
 export type { MethodInfo, MethodKind } from "./rpc/method.js";
 export { ContextValues, createContextKey, type ContextKey } from "./context/context-values.js";
 export { currentCall } from "./context/call-scope.js";
-export { REQUEST_ID, REQUEST_ID_HEADER } from "./context/request-id.js";
+export { REQUEST_ID_HEADER } from "./context/request-id.js";
 
 // Interceptors
 export type { Interceptor, Next } from "./interceptors/interceptor.js";

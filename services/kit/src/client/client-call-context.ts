@@ -1,5 +1,6 @@
 import { Metadata } from "@grpc/grpc-js";
 import { ContextValues } from "../context/context-values.js";
+import { REQUEST_ID_HEADER } from "../context/request-id.js";
 import type { Logger } from "../logger.js";
 import type { CallContext } from "../rpc/call-context.js";
 import type { MethodInfo } from "../rpc/method.js";
@@ -27,6 +28,11 @@ export class ClientCallContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.cancelSignal ?? NEVER_ABORTS;
+  }
+
+  get requestId(): string {
+    const sent = this.requestHeader.get(REQUEST_ID_HEADER)[0];
+    return typeof sent === "string" ? sent : "";
   }
 
   get cancelled(): boolean {

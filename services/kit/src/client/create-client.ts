@@ -12,7 +12,7 @@ import {
   type StatusObject,
 } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { currentCall } from "../context/call-scope.js";
+import { currentCall, enableCallScope } from "../context/call-scope.js";
 import { GrpcError, isServiceError } from "../errors/grpc-error.js";
 import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
 import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
@@ -92,6 +92,7 @@ export function createClient<D extends AnyServiceDefinition>(
   address: string,
   options: ClientOptions = {},
 ): ServiceClient<D> {
+  enableCallScope();
   const client = new GrpcClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
     ...(options.loadBalancing ? loadBalancingOptions(options.loadBalancing) : {}),
     ...options.channelOptions,

@@ -1,11 +1,11 @@
-import { createContextKey } from "./context-values.js";
-
 /** The header a request id travels in, between services and from the edge (a gateway, a load balancer). */
 export const REQUEST_ID_HEADER = "x-request-id";
 
-/**
- * The request id of the call being handled: taken from the caller's `x-request-id`, or made at the edge when the
- * caller sent none. Log lines of the call carry it as `request_id`, and Lattice clients forward it on every call
- * they make while handling this one. Undefined outside a call, or when the request-id interceptor is not installed.
- */
-export const REQUEST_ID = createContextKey<string | undefined>("request id", undefined);
+/** Longest request id taken from a caller; longer ones (or ones with other than printable ASCII) are replaced. */
+const MAX_LENGTH = 128;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+/** `value` when it is a request id worth keeping (1 to 128 printable ASCII characters), else undefined. */
+export function usableRequestId(value: unknown): string | undefined {
+  return typeof value === "string" && value.length <= MAX_LENGTH && PRINTABLE.test(value) ? value : undefined;
+}

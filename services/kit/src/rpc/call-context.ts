@@ -33,6 +33,13 @@ export interface CallContext {
   readonly cancelled: boolean;
   /** Server: the caller's address, e.g. "127.0.0.1:53412". Client: the target dialed, e.g. "dns:///user:50051". */
   readonly peer: string;
+  /**
+   * The request id. Server: the caller's `x-request-id` when it sent a usable one (1 to 128 printable ASCII
+   * characters), else a UUID made on first use — so the first Lattice service a request reaches is its edge. It is on
+   * every log line of the call (`request_id`), and Lattice clients forward it on every call made while handling this
+   * one. Client: the `x-request-id` the call sends, or "" when it sends none.
+   */
+  readonly requestId: string;
   /** Logger bound to this call's service, method and request id. */
   readonly log: Logger;
   /** Typed values interceptors attach for those after them (see createContextKey). */

@@ -1,6 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
 import { ContextValues } from "../context/context-values.js";
-import { REQUEST_ID, REQUEST_ID_HEADER } from "../context/request-id.js";
+import { randomUUID } from "node:crypto";
+import { REQUEST_ID_HEADER, usableRequestId } from "../context/request-id.js";
 import type { Logger } from "../logger.js";
 import type { CallContext } from "./call-context.js";
 import type { MethodInfo } from "./method.js";
@@ -22,6 +23,7 @@ export class ServerCallContext implements CallContext {
   readonly side = "server";
   private controller: AbortController | undefined;
   private childLog: Logger | undefined;
+  private id: string | undefined;
   private valueMap: ContextValues | undefined;
   private header: Metadata | undefined;
   private trailer: Metadata | undefined;
@@ -80,11 +82,14 @@ export class ServerCallContext implements CallContext {
     return this.controller.signal;
   }
 
+  // Made on first use: most successful calls never log or call on, and then need no id at all.
+  get requestId(): string {
+    this.id ??= usableRequestId(this.call.metadata.get(REQUEST_ID_HEADER)[0]) ?? randomUUID();
+    return this.id;
+  }
+
   get log(): Logger {
-    if (!this.childLog) {
-      const requestId = this.valueMap?.get(REQUEST_ID) ?? this.call.metadata.get(REQUEST_ID_HEADER)[0];
-      this.childLog = typeof requestId === "string" ? this.methodLog.child({ request_id: requestId }) : this.methodLog;
-    }
+    this.childLog ??= this.methodLog.child({ request_id: this.requestId });
     return this.childLog;
   }
 

@@ -6,7 +6,6 @@ import type { Interceptor } from "../interceptors/interceptor.js";
 import { loggingInterceptor } from "../interceptors/logging.js";
 import { metricsInterceptor } from "../interceptors/metrics.js";
 import { recoveryInterceptor } from "../interceptors/recovery.js";
-import { requestIdInterceptor } from "../interceptors/request-id.js";
 import { infrastructureMethods, not, selectMethods } from "../interceptors/select.js";
 import type { Logger } from "../logger.js";
 import { ServerMetrics } from "../metrics/server-metrics.js";
@@ -48,9 +47,9 @@ interface Registration {
  * A grpc-js server with the kit's spine: the interceptor chain around every method, gRPC health with real
  * statuses, reflection, connection management, and a shutdown that drains before it stops.
  *
- * The chain, outermost first: request id → metrics → logging → recovery → what use() added → handler. The first
- * three skip health and reflection (selected with `not(infrastructureMethods)`): probes every few seconds are not
- * traffic worth a log line, a latency sample or a request id.
+ * The chain, outermost first: metrics → logging → recovery → what use() added → handler. Metrics and logging skip
+ * health and reflection (selected with `not(infrastructureMethods)`): probes every few seconds are not traffic worth
+ * a log line or a latency sample. Request ids need no interceptor: the call context makes one when it is first used.
  */
 export class LatticeServer {
   readonly health = new HealthRegistry();
@@ -71,9 +70,8 @@ export class LatticeServer {
     this.metrics = options.metrics ?? new ServerMetrics();
     const traffic = not(infrastructureMethods);
     this.kitInterceptors = [
-      selectMethods(traffic, requestIdInterceptor()),
       selectMethods(traffic, metricsInterceptor(this.metrics)),
-      selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS })),
+      selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS, logger: this.logger })),
       recoveryInterceptor(),
     ];
     this.added.push(...(options.interceptors ?? []));
