@@ -161,7 +161,8 @@ DATABASE_SCHEMA: {{ .schema | quote }}
 {{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
 {{- end }}
 {{- range $key, $value := $cfg.env | default dict }}
-{{ $key }}: {{ kindIs "float64" $value | ternary (toString (int64 $value)) (toString $value) | quote }}
+{{- /* toJson writes a number as its shortest exact form (0.25, -3, 1000000); toString would write 1e+06. */}}
+{{ $key }}: {{ kindIs "string" $value | ternary $value (toJson $value) | quote }}
 {{- end }}
 {{- end }}
 
