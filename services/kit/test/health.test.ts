@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createClient, GrpcError, HealthService, ServingStatus, Status } from "@lattice/kit";
-import { startTestService } from "@lattice/kit/testing";
+import { eventually, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "./support/test-greeter.js";
 
@@ -39,7 +39,7 @@ describe("health", () => {
       break;
     }
 
-    while (watched.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => assert.ok(watched.length > 0, "the watch has not answered yet"));
     const stopped = service.shutdown();
 
     // During the drain window: still answering, but saying not to send traffic here.

@@ -2,19 +2,20 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { GrpcError, Status } from "@lattice/kit";
-import { grpcErrorOf, startTestService, type TestService } from "@lattice/kit/testing";
+import { eventually, grpcErrorOf, startTestService, type TestService } from "@lattice/kit/testing";
 import { GreeterServiceService } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "./support/test-greeter.js";
 
 /** Waits until the server has logged the end of a call to `method`, and returns that line. */
-async function finishedCall(service: TestService, method: string, withinMs = 2000) {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    const line = service.logs.find((l) => l.msg === "finished call" && l["grpc.method"] === method);
-    if (line) return line;
-    await sleep(10);
-  }
-  assert.fail(`the server did not finish ${method} within ${withinMs} ms`);
+function finishedCall(service: TestService, method: string, withinMs = 2000) {
+  return eventually(
+    () => {
+      const line = service.logs.find((l) => l.msg === "finished call" && l["grpc.method"] === method);
+      assert.ok(line, `the server did not finish ${method} within ${withinMs} ms`);
+      return line;
+    },
+    { withinMs },
+  );
 }
 
 const slowList = { name: "Ada", count: 100, interval: { seconds: 0, nanos: 100_000_000 } };
