@@ -90,4 +90,10 @@ for source in services/*/test/*.test.ts tests/*/test/*.test.ts; do
   name="$(basename "$source" .ts)"
   tests+=("$package/dist/test/$name.js")
 done
+# Each example's test sits beside it (examples/<name>/*.test.ts) and runs the compiled example as a process.
+for source in examples/*/*.test.ts; do
+  [ -e "$source" ] || continue
+  relative="${source#examples/}"
+  tests+=("examples/dist/${relative%.ts}.js")
+done
 node --test --test-reporter=spec "${tests[@]}"
