@@ -14,19 +14,19 @@ describe("examples/deadline-propagation", () => {
     const run = await runExample("deadline-propagation");
     assert.equal(run.code, 0, run.stderr);
     const [call1, front1, back1, answer, call2, front2, back2, gaveUp, cancelled, ...rest] = run.lines;
-    assert.equal(call1, "[caller] Greet through front, with a deadline 2000 ms away");
+    assert.equal(call1, "[caller] Greet through front, with a deadline 3000 ms away");
     const frontLeft = numberIn(front1, /^\[front\] {2}(\d+) ms left; calls back with no options$/);
-    const backLeft = numberIn(back1, /^\[back\] {3}(\d+) ms left; works for 500 ms$/);
-    assert.ok(frontLeft <= 2000 && backLeft <= frontLeft, `caller 2000, front ${frontLeft}, back ${backLeft}`);
-    assert.ok(backLeft > 1000, `back saw the caller's deadline (${backLeft} ms left), not a fresh one`);
+    const backLeft = numberIn(back1, /^\[back\] {3}(\d+) ms left; works for 1000 ms$/);
+    assert.ok(frontLeft <= 3000 && backLeft <= frontLeft, `caller 3000, front ${frontLeft}, back ${backLeft}`);
+    assert.ok(backLeft > 2000, `back saw the caller's deadline (${backLeft} ms left), not a fresh one`);
     assert.equal(answer, "[caller] answer: Hello, Ada!");
 
     assert.equal(call2, "[caller] Greet through front again, giving up after 100 ms");
     assert.equal(front2, "[front]  no deadline; calls back with no options");
-    assert.equal(back2, "[back]   no deadline; works for 500 ms");
+    assert.equal(back2, "[back]   no deadline; works for 1000 ms");
     assert.equal(gaveUp, "[caller] gave up: CANCELLED");
     const after = numberIn(cancelled, /^\[back\] {3}cancelled after (\d+) ms: stops working on it$/);
-    assert.ok(after < 500, `back stopped before finishing its work (after ${after} ms)`);
+    assert.ok(after < 1000, `back stopped before finishing its work (after ${after} ms)`);
     assert.deepEqual(rest, []);
   });
 });

@@ -5,7 +5,7 @@ import { unimplementedGreeter } from "../shared/greeter.js";
 import { startLocal } from "../shared/local.js";
 
 const greeter = ["lattice.greeter.v1.GreeterService"];
-const WORK_MS = 500;
+const WORK_MS = 1000;
 
 /** What a handler knows of its deadline: how long it has left, or that it has none. */
 const timeLeft = (ctx: CallContext) => (ctx.deadline ? `${remainingMs(ctx.deadline)} ms left` : "no deadline");
@@ -68,8 +68,8 @@ const front = await startLocal(frontModule, { BACK_SERVICE_ADDRESS: back.grpcAdd
 const client = createClient(GreeterServiceService, front.grpcAddress);
 const ada = { name: "Ada", language: Language.LANGUAGE_ENGLISH };
 try {
-  console.log("[caller] Greet through front, with a deadline 2000 ms away");
-  console.log(`[caller] answer: ${(await client.greet(ada, { timeoutMs: 2000 })).message}`);
+  console.log("[caller] Greet through front, with a deadline 3000 ms away");
+  console.log(`[caller] answer: ${(await client.greet(ada, { timeoutMs: 3000 })).message}`);
 
   console.log("[caller] Greet through front again, giving up after 100 ms");
   const error = await client.greet(ada, { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
