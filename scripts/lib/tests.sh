@@ -1,13 +1,13 @@
 # Which tests there are (the README's Tests section): a test that needs anything outside Node and the npm packages
 # (a database, NATS, containers, root, Go, Python) is an integration test, named *.integration.test.ts or kept under
-# tests/*/test/; every other *.test.ts under services/*/test and examples/*/test is a unit test.
+# tests/*/test/; every other *.test.ts under services/*/test and beside an example (examples/<name>/) is a unit test.
 # shellcheck shell=bash
 
-# Prints, one per line, the compiled form (PACKAGE/dist/test/NAME.js) of each test of the set $1 (unit, integration
+# Prints, one per line, the compiled form (PACKAGE/dist/test/NAME.js, examples/dist/EXAMPLE/NAME.js) of each test of the set $1 (unit, integration
 # or all), run from the repository root. Only tests whose source exists, so a deleted test cannot linger in dist/
 # and run.
 test_files() {
-  local set="$1" source package name kind
+  local set="$1" source compiled kind
   case "$set" in
     unit | integration | all) ;;
     *)
@@ -15,16 +15,20 @@ test_files() {
       return 2
       ;;
   esac
-  for source in services/*/test/*.test.ts examples/*/test/*.test.ts tests/*/test/*.test.ts; do
+  for source in services/*/test/*.test.ts tests/*/test/*.test.ts examples/*/*.test.ts; do
     [ -e "$source" ] || continue
-    package="${source%%/test/*}"
-    name="$(basename "$source" .ts)"
+    case "$source" in
+      # The examples are one package whose folders compile to examples/dist/<name>/.
+      examples/*) compiled="examples/dist/${source#examples/}" ;;
+      *) compiled="${source%%/test/*}/dist/test/$(basename "$source")" ;;
+    esac
     case "$source" in
       tests/* | *.integration.test.ts) kind=integration ;;
       *) kind=unit ;;
     esac
     if [ "$set" = all ] || [ "$set" = "$kind" ]; then
-      printf '%s\n' "$package/dist/test/$name.js"
+      printf '%s
+' "${compiled%.ts}.js"
     fi
   done
 }
