@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/test/**/*.ts"],
+    files: ["**/test/**/*.ts", "examples/*/*.test.ts"],
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
 );

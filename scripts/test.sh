@@ -3,6 +3,7 @@
 # up to date, buf breaking against the previous commit), build, interop clients, then every test.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/tests.sh"
 cd "$root"
 use_pinned_node
 ensure_node_modules
@@ -89,13 +90,15 @@ echo "PostgreSQL server: $TEST_DATABASE_URL"
 echo "embedded PostgreSQL: $TEST_EMBEDDED_DATABASE_URL"
 echo "NATS: $TEST_NATS_URL"
 
-step "tests"
-# Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.
-tests=()
-for source in services/*/test/*.test.ts tests/*/test/*.test.ts; do
-  [ -e "$source" ] || continue
-  package="${source%%/test/*}"
-  name="$(basename "$source" .ts)"
-  tests+=("$package/dist/test/$name.js")
-done
-node --test --test-reporter=spec "${tests[@]}"
+step "tests: unit and integration"
+# Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists.
+unit=()
+while IFS= read -r file; do unit+=("$file"); done < <(test_files unit)
+integration=()
+while IFS= read -r file; do integration+=("$file"); done < <(test_files integration)
+if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ]; then
+  echo "found ${#unit[@]} unit and ${#integration[@]} integration test files: a set is missing" >&2
+  exit 1
+fi
+echo "${#unit[@]} unit and ${#integration[@]} integration test files"
+node --test --test-reporter=spec "${unit[@]}" "${integration[@]}"

@@ -1,49 +1,48 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Status } from "@lattice/kit";
-import { collect, grpcErrorOf as failure, startTestService } from "@lattice/kit/testing";
+import { collect, eventually, grpcErrorOf as failure, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "../src/module.js";
 
-for (const transport of ["loopback TCP", "unix socket"] as const) {
-  describe(`greeter over ${transport}`, () => {
-    it("answers all four kinds of call", async () => {
-      await using service = await startTestService(greeterModule, { unixSocket: transport === "unix socket" });
-      const greeter = service.client(GreeterServiceService, { defaultTimeoutMs: 5_000 });
+// Serving over a unix socket is the kit's, tested in services/kit/test/transport.test.ts.
+describe("greeter over loopback TCP", () => {
+  it("answers all four kinds of call", async () => {
+    await using service = await startTestService(greeterModule);
+    const greeter = service.client(GreeterServiceService, { defaultTimeoutMs: 5_000 });
 
-      assert.deepEqual(await greeter.greet({ name: "Ada", language: Language.LANGUAGE_FRENCH }), {
-        message: "Bonjour, Ada !",
-        language: Language.LANGUAGE_FRENCH,
-      });
-
-      const listed = await collect(greeter.listGreetings({ name: "Ada", count: 5 }));
-      assert.deepEqual(
-        listed.map((g) => [g.sequence, g.message]),
-        [
-          [1, "Hello, Ada!"],
-          [2, "Bonjour, Ada !"],
-          [3, "¡Hola, Ada!"],
-          [4, "Hallo, Ada!"],
-          [5, "こんにちは、Adaさん！"],
-        ],
-      );
-
-      const summary = await greeter.recordGreetings(["Ada", "Grace", "Ada", "Linus"].map((name) => ({ name })));
-      assert.deepEqual(summary, { count: 4, distinctCount: 3, message: "Hello, Ada, Grace and Linus!" });
-
-      const replies = await collect(
-        greeter.chatGreetings([
-          { name: "Ada", language: Language.LANGUAGE_JAPANESE },
-          { name: "Grace", language: Language.LANGUAGE_UNSPECIFIED },
-        ]),
-      );
-      assert.deepEqual(replies, [
-        { message: "こんにちは、Adaさん！", language: Language.LANGUAGE_JAPANESE },
-        { message: "Hello, Grace!", language: Language.LANGUAGE_ENGLISH },
-      ]);
+    assert.deepEqual(await greeter.greet({ name: "Ada", language: Language.LANGUAGE_FRENCH }), {
+      message: "Bonjour, Ada !",
+      language: Language.LANGUAGE_FRENCH,
     });
+
+    const listed = await collect(greeter.listGreetings({ name: "Ada", count: 5 }));
+    assert.deepEqual(
+      listed.map((g) => [g.sequence, g.message]),
+      [
+        [1, "Hello, Ada!"],
+        [2, "Bonjour, Ada !"],
+        [3, "¡Hola, Ada!"],
+        [4, "Hallo, Ada!"],
+        [5, "こんにちは、Adaさん！"],
+      ],
+    );
+
+    const summary = await greeter.recordGreetings(["Ada", "Grace", "Ada", "Linus"].map((name) => ({ name })));
+    assert.deepEqual(summary, { count: 4, distinctCount: 3, message: "Hello, Ada, Grace and Linus!" });
+
+    const replies = await collect(
+      greeter.chatGreetings([
+        { name: "Ada", language: Language.LANGUAGE_JAPANESE },
+        { name: "Grace", language: Language.LANGUAGE_UNSPECIFIED },
+      ]),
+    );
+    assert.deepEqual(replies, [
+      { message: "こんにちは、Adaさん！", language: Language.LANGUAGE_JAPANESE },
+      { message: "Hello, Grace!", language: Language.LANGUAGE_ENGLISH },
+    ]);
   });
-}
+});
 
 describe("greeter errors", () => {
   it("answers an empty or oversize name with INVALID_ARGUMENT and a BadRequest field violation", async () => {
@@ -106,5 +105,31 @@ describe("greeter errors", () => {
     assert.deepEqual(replies, ["Hello, Ada!"]);
     assert.equal(error.code, Status.INVALID_ARGUMENT);
     assert.equal(error.detail("BadRequest")?.fieldViolations[0]?.description, "message 2: must not be empty");
+  });
+});
+
+describe("greeter streams", () => {
+  it("ends ListGreetings' pause between greetings as soon as the caller cancels", async () => {
+    await using service = await startTestService(greeterModule);
+    const controller = new AbortController();
+    const error = await failure(
+      (async () => {
+        const stream = service
+          .client(GreeterServiceService)
+          .listGreetings({ name: "Ada", count: 3, interval: { seconds: 10, nanos: 0 } }, { signal: controller.signal });
+        for await (const _ of stream) controller.abort();
+      })(),
+    );
+    assert.equal(error.code, Status.CANCELLED);
+    // The handler hands the call's signal to the rules, so the server ends the call now rather than after the pause.
+    const finished = await eventually(
+      () => {
+        const line = service.logs.find((l) => l.msg === "finished call" && l["grpc.method"] === "ListGreetings");
+        assert.ok(line, "the server has not finished ListGreetings");
+        return line;
+      },
+      { withinMs: 2000 },
+    );
+    assert.equal(finished["grpc.code"], "Canceled");
   });
 });

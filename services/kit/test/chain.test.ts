@@ -126,6 +126,28 @@ describe("interceptor chain", () => {
     assert.match(metrics, /process_cpu_user_seconds_total/);
   });
 
+  it("treats an interceptor that throws instead of rejecting like one that rejects, on servers and clients", async () => {
+    // Written without `async`: the throw happens while the chain runs, not in a promise.
+    const refuse: Interceptor = () => () => {
+      throw new GrpcError(Status.UNAUTHENTICATED, "no key");
+    };
+    await using service = await startTestService(
+      moduleWith((request) => ({ message: `hi ${request.name}`, language: Language.LANGUAGE_UNSPECIFIED })),
+      { interceptors: [refuse] },
+    );
+    const ada = { name: "Ada", language: Language.LANGUAGE_UNSPECIFIED };
+    const refused = await grpcErrorOf(service.client(GreeterServiceService).greet(ada));
+    assert.equal(refused.code, Status.UNAUTHENTICATED, "the client gets the interceptor's status");
+    assert.equal(refused.message, "no key");
+    const finished = service.logs.find((line) => line.msg === "finished call");
+    assert.equal(finished?.["grpc.code"], "Unauthenticated", "the kit's logging around it saw the failure");
+
+    const client = service.client(GreeterServiceService, { interceptors: [refuse] });
+    let call: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => (call = client.greet(ada)), "a client call returns a promise");
+    assert.equal((await grpcErrorOf(call!)).message, "no key");
+  });
+
   it("logs one line per call with code, duration and request id, and none for success when LOG_CALLS=off", async () => {
     const greet = () => ({ message: "hi", language: Language.LANGUAGE_UNSPECIFIED });
     await using service = await startTestService(moduleWith(greet));

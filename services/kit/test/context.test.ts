@@ -122,3 +122,38 @@ describe("response headers and trailers set by handlers", () => {
     assert.deepEqual(failed.metadata.get("x-failed-after"), ["1"]);
   });
 });
+
+describe("a call's signal", () => {
+  it("does not abort once the call has ended normally, for unary calls and streams", async () => {
+    const seen: { cancelled: () => boolean; aborted: boolean }[] = [];
+    const watch = (ctx: { signal: AbortSignal; cancelled: boolean }) => {
+      const entry = { cancelled: () => ctx.cancelled, aborted: false };
+      ctx.signal.addEventListener("abort", () => (entry.aborted = true));
+      seen.push(entry);
+    };
+    await using service = await startTestService(
+      greeterModule({
+        greet(_request, ctx) {
+          watch(ctx);
+          return { message: "hi", language: Language.LANGUAGE_UNSPECIFIED };
+        },
+        async *listGreetings(_request, ctx) {
+          watch(ctx);
+          yield { message: "m", language: Language.LANGUAGE_UNSPECIFIED, sequence: 1 };
+        },
+      }),
+    );
+    const greeter = service.client(GreeterServiceService);
+    await greeter.greet(ADA);
+    await collect(greeter.listGreetings({ name: "Ada", count: 1 }));
+    // grpc-js reports a closed stream as cancelled a moment after the status; give it time to.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(
+      seen.map((entry) => [entry.aborted, entry.cancelled()]),
+      [
+        [false, false],
+        [false, false],
+      ],
+    );
+  });
+});

@@ -18,7 +18,9 @@ export const PAYMENT_DECLINED = `${paymentEvents}.PaymentDeclined`;
 export function settleFromPayments(orders: Orders): (event: ReceivedEvent) => Promise<void> {
   return async ({ subject, data }) => {
     const { payment } = subject === PAYMENT_SUCCEEDED ? PaymentSucceeded.decode(data) : PaymentDeclined.decode(data);
-    if (!payment?.order.startsWith(`${orderName.collection}/`)) return;
+    // Charges for orders this service did not make (other callers of the payment service use their own ids) are
+    // not its business: acknowledged and skipped, never retried.
+    if (!payment || orderName.violation(payment.order, "order") || paymentName.violation(payment.name, "name")) return;
     await orders.settleFromPayment(
       orderName.parse(payment.order, "payment.order"),
       paymentName.parse(payment.name, "payment.name"),

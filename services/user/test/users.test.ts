@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from "@lattice/kit";
 import { EmailTakenError, Users, type User, type UserPage, type UserRepository } from "../src/users.js";
 
-/** The rules over a map: the same contract the PostgreSQL repository fulfils (checked in repository.test.ts). */
+/**
+ * The rules over a map: the same contract PgUserRepository fulfils against PostgreSQL, checked through the service in
+ * user-service.integration.test.ts.
+ */
 class MemoryUsers implements UserRepository {
   readonly rows = new Map<string, User>();
   insert(user: User) {

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@lattice/kit";
+import { eventually } from "@lattice/kit/testing";
 import { HealthCheckResponse_ServingStatus, HealthService } from "@lattice/proto/grpc/health/v1/health";
 
 /** gRPC health status of `service` at address, or the error's message when the check itself fails. */
@@ -22,12 +22,19 @@ export async function waitServing(
   address: string,
   options: { service?: string; timeoutMs?: number; alive?: () => Promise<boolean> } = {},
 ): Promise<void> {
-  const until = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    const last = await checkHealth(address, options.service);
-    if (last === HealthCheckResponse_ServingStatus.SERVING) return;
-    if (options.alive && !(await options.alive())) throw new Error(`the server at ${address} stopped: ${String(last)}`);
-    if (Date.now() > until) throw new Error(`${address} is not SERVING after the wait: ${String(last)}`);
-    await sleep(200);
-  }
+  // A stopped server ends the wait at once: it will not become SERVING.
+  let stopped: string | undefined;
+  await eventually(
+    async () => {
+      const last = await checkHealth(address, options.service);
+      if (last === HealthCheckResponse_ServingStatus.SERVING) return;
+      if (options.alive && !(await options.alive())) {
+        stopped = String(last);
+        return;
+      }
+      throw new Error(`${address} is not SERVING after the wait: ${String(last)}`);
+    },
+    { withinMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
+  );
+  if (stopped !== undefined) throw new Error(`the server at ${address} stopped: ${stopped}`);
 }

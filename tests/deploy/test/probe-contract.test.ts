@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, test } from "node:test";
+import { eventually } from "@lattice/kit/testing";
 import {
   preStopSleepSeconds,
   probeKinds,
@@ -76,10 +77,11 @@ async function waitUntilReady(pod: Pod): Promise<void> {
   const deadline = pod.startedAt + startupBudgetMs(pod.container);
   const exited = { value: false };
   void pod.process.exited.then(() => (exited.value = true));
-  while (performance.now() < deadline && !exited.value) {
-    if (pod.prober.first("ready") || pod.prober.first("startup-failed")) break;
-    await sleep(100);
-  }
+  // Until ready, the startup probe gave up or the process exited; the assertions below say which, or that time ran out.
+  await eventually(() => assert.ok(exited.value || pod.prober.first("ready") || pod.prober.first("startup-failed")), {
+    withinMs: Math.max(0, deadline - performance.now()),
+    intervalMs: 100,
+  }).catch(() => undefined);
   const why = `${pod.service}:\n${pod.prober.describe()}\n--- output ---\n${pod.process.output()}`;
   assert.equal(exited.value, false, `the process exited while starting: ${why}`);
   assert.equal(pod.prober.first("startup-failed"), undefined, `startup probe gave up: ${why}`);

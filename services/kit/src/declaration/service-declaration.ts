@@ -23,8 +23,11 @@ const streamEvents = z.object({ stream: streamName, events: z.array(messageName)
  */
 export const declarationBlockSchema = z
   .object({
-    /** Fully-qualified names of the gRPC services it serves, e.g. ["lattice.order.v1.OrderService"]. */
-    grpcServices: z.array(fullServiceName).min(1),
+    /**
+     * Fully-qualified names of the gRPC services it serves, e.g. ["lattice.order.v1.OrderService"]; none for a
+     * worker (it still serves health and reflection, and its admin port).
+     */
+    grpcServices: z.array(fullServiceName).default([]),
     /** Local ports of `npm start` (in containers every service uses 50051, 8081, 8091). */
     ports: z.object({ grpc: port, admin: port, health: port }).strict(),
     /** Services it calls (their names); each gets a <NAME>_SERVICE_ADDRESS setting. */

@@ -29,9 +29,29 @@ export type Next = (input: unknown, ctx: CallContext) => Promise<unknown>;
  */
 export type Interceptor = (next: Next, method: MethodInfo) => Next;
 
-/** Builds the chain for one method: the first interceptor is the outermost. */
+/**
+ * Builds the chain for one method: the first interceptor is the outermost. An interceptor that throws instead of
+ * returning a rejected promise (one written without `async`) fails its call the same way, so the interceptors
+ * around it and the status sent or received see the error; one that hands the call on unchanged (`next` itself, as
+ * selectMethods does for the methods it skips) adds nothing to the chain.
+ */
 export function compose(interceptors: readonly Interceptor[], method: MethodInfo, terminal: Next): Next {
   let next = terminal;
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next, method);
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    const layer = interceptors[i]!(next, method);
+    next = layer === next ? next : rejectingThrows(layer);
+  }
   return next;
+}
+
+function rejectingThrows(layer: Next): Next {
+  return (input, ctx) => {
+    try {
+      return layer(input, ctx);
+    } catch (error) {
+      // Rejected with what was thrown, whatever it is: recovery decides what the caller sees.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    }
+  };
 }

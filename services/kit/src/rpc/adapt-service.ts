@@ -106,11 +106,14 @@ function answer(
   result.then(
     (response) => {
       if (ctx.pendingHeader) call.sendMetadata(ctx.pendingHeader);
+      ctx.finish();
       callback(null, response, ctx.pendingTrailer);
     },
     (error: unknown) => {
       if (ctx.pendingHeader) call.sendMetadata(ctx.pendingHeader);
-      callback(toGrpcError(error).toServiceError(ctx.pendingTrailer));
+      const status = toGrpcError(error).toServiceError(ctx.pendingTrailer);
+      ctx.finish();
+      callback(status);
     },
   );
 }
@@ -133,11 +136,14 @@ async function stream(call: Writable, ctx: ServerCallContext, result: Promise<un
       if (!call.write(response)) await drained(call, ctx.signal);
     }
     sendHeader();
+    ctx.finish();
     call.end(ctx.pendingTrailer);
   } catch (error) {
     if (call.destroyed) return;
     sendHeader();
-    call.emit("error", toGrpcError(error).toServiceError(ctx.pendingTrailer));
+    const status = toGrpcError(error).toServiceError(ctx.pendingTrailer);
+    ctx.finish();
+    call.emit("error", status);
   }
 }
 

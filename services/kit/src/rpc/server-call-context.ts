@@ -27,6 +27,7 @@ export class ServerCallContext implements CallContext {
   private valueMap: ContextValues | undefined;
   private header: Metadata | undefined;
   private trailer: Metadata | undefined;
+  private finished = false;
 
   constructor(
     private readonly call: RawServerCall,
@@ -68,16 +69,24 @@ export class ServerCallContext implements CallContext {
     return deadline instanceof Date ? deadline : new Date(deadline);
   }
 
+  /**
+   * Called when the status is sent: from then on the call has ended normally. grpc-js reports every stream it closes
+   * as cancelled, also after a status was sent, and that must not abort work the handler left running.
+   */
+  finish(): void {
+    this.finished = true;
+  }
+
   get cancelled(): boolean {
-    return this.call.cancelled;
+    return !this.finished && this.call.cancelled;
   }
 
   get signal(): AbortSignal {
     if (!this.controller) {
       const controller = new AbortController();
       this.controller = controller;
-      if (this.call.cancelled) controller.abort();
-      else this.call.once("cancelled", () => controller.abort());
+      if (this.cancelled) controller.abort();
+      else if (!this.finished) this.call.once("cancelled", () => this.finished || controller.abort());
     }
     return this.controller.signal;
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { defineService, type ServiceImplementation, type SetupContext, type BaseConfig } from "@lattice/kit";
 import { testDeclaration } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
@@ -7,9 +8,13 @@ export type Greeter = ServiceImplementation<typeof GreeterServiceService>;
 /** Plain behaviour for every greeter method; tests replace the ones they are about. */
 export const plainGreeter: Greeter = {
   greet: (request) => ({ message: `hi ${request.name}`, language: Language.LANGUAGE_UNSPECIFIED }),
-  async *listGreetings(request) {
-    for (let sequence = 1; sequence <= request.count; sequence++)
+  async *listGreetings(request, ctx) {
+    const intervalMs = request.interval ? request.interval.seconds * 1000 + request.interval.nanos / 1e6 : 0;
+    for (let sequence = 1; sequence <= request.count; sequence++) {
+      // Paused between messages as the greeter does, and woken by the call's end, so streams can be slow.
+      if (sequence > 1 && intervalMs > 0) await sleep(intervalMs, undefined, { signal: ctx.signal });
       yield { message: `m${sequence}`, language: Language.LANGUAGE_UNSPECIFIED, sequence };
+    }
   },
   async recordGreetings(requests) {
     let count = 0;

@@ -4,15 +4,15 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createClient, GrpcError, HealthService, ServingStatus, Status } from "@lattice/kit";
-import { startTestService } from "@lattice/kit/testing";
+import { eventually, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
-import { greeterModule } from "../src/module.js";
+import { greeterModule } from "./support/test-greeter.js";
 
 const GREETER = "lattice.greeter.v1.GreeterService";
 
 describe("health", () => {
   it("answers Check and List for the server, each service, readiness and liveness", async () => {
-    await using service = await startTestService(greeterModule);
+    await using service = await startTestService(greeterModule());
     const health = service.client(HealthService);
     for (const name of ["", GREETER, "readiness", "liveness"])
       assert.equal((await health.check({ service: name })).status, ServingStatus.SERVING, name);
@@ -26,7 +26,7 @@ describe("health", () => {
   });
 
   it("turns NOT_SERVING on shutdown: Check, Watch and /readyz follow while /livez stays up", async () => {
-    const service = await startTestService(greeterModule, { env: { SHUTDOWN_DRAIN_MS: "400" } });
+    const service = await startTestService(greeterModule(), { env: { SHUTDOWN_DRAIN_MS: "400" } });
     const health = service.client(HealthService);
     assert.equal((await fetch(`${service.adminUrl}/readyz`)).status, 200);
 
@@ -39,7 +39,7 @@ describe("health", () => {
       break;
     }
 
-    while (watched.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => assert.ok(watched.length > 0, "the watch has not answered yet"));
     const stopped = service.shutdown();
 
     // During the drain window: still answering, but saying not to send traffic here.
@@ -58,7 +58,7 @@ describe("health", () => {
   });
 
   it("serves metrics and 404s unknown admin paths", async () => {
-    await using service = await startTestService(greeterModule);
+    await using service = await startTestService(greeterModule());
     const metrics = await fetch(`${service.adminUrl}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/);
@@ -70,7 +70,7 @@ describe("health", () => {
   });
 
   it("serves Health alone on the plaintext health port, with the same statuses through the drain", async () => {
-    const service = await startTestService(greeterModule, { env: { SHUTDOWN_DRAIN_MS: "400" } });
+    const service = await startTestService(greeterModule(), { env: { SHUTDOWN_DRAIN_MS: "400" } });
     const health = createClient(HealthService, service.healthAddress);
     const greeter = createClient(GreeterServiceService, service.healthAddress);
     try {
@@ -94,7 +94,7 @@ describe("health", () => {
   });
 });
 
-const healthProbe = fileURLToPath(new URL("../../../kit/dist/src/bin/health-probe.js", import.meta.url));
+const healthProbe = fileURLToPath(new URL("../src/bin/health-probe.js", import.meta.url));
 
 function runProbe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -116,7 +116,7 @@ async function closedPort(): Promise<number> {
 
 describe("health-probe command", () => {
   it("exits 0 when SERVING, 4 while draining, 3 for an unknown service, 2 when unreachable, 1 on bad arguments", async () => {
-    const service = await startTestService(greeterModule, { env: { SHUTDOWN_DRAIN_MS: "1500" } });
+    const service = await startTestService(greeterModule(), { env: { SHUTDOWN_DRAIN_MS: "1500" } });
     try {
       const addr = `--addr=${service.healthAddress}`;
       const serving = await runProbe(addr, "--service=readiness");

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { createClient, type LoadBalancingPolicy } from "@lattice/kit";
 import { startTestService, type TestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
-import { greeterModule } from "../src/module.js";
+import { greeterModule } from "./support/test-greeter.js";
 
 /** Calls each server answered, from its own log of finished calls. */
 function greetsServed(service: TestService): number {
@@ -11,8 +11,8 @@ function greetsServed(service: TestService): number {
 }
 
 async function spread(policy: LoadBalancingPolicy): Promise<number[]> {
-  await using first = await startTestService(greeterModule);
-  await using second = await startTestService(greeterModule);
+  await using first = await startTestService(greeterModule());
+  await using second = await startTestService(greeterModule());
   // One target that resolves to both servers, as a headless Service's DNS name resolves to every pod.
   const client = createClient(GreeterServiceService, `ipv4:${first.grpcAddress},${second.grpcAddress}`, {
     loadBalancing: policy,

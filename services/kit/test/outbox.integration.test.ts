@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { createLogger, jetStreamPublisher, OutboxRelay, type Pool } from "@lattice/kit";
-import { dropSchema, testNatsUrl, testPool, uniqueSchema } from "@lattice/kit/testing";
+import { dropSchema, eventually, testNatsUrl, testPool, uniqueSchema } from "@lattice/kit/testing";
 
 const logger = createLogger({ service: "outbox-test", level: "silent", format: "json" });
 const cleanup: (() => Promise<void>)[] = [];
@@ -75,8 +75,7 @@ describe("outbox relay to NATS JetStream", () => {
     const relay = new OutboxRelay({ pool, publish: publisher.publish, logger, intervalMs: 20 });
     relay.start();
     await insert(randomUUID());
-    const until = Date.now() + 5000;
-    while ((await stored()) < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => assert.ok((await stored()) > 0, "nothing published yet"));
     await relay.stop();
     assert.equal(await stored(), 1);
   });

@@ -4,15 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { createClient, GrpcError, Status } from "@lattice/kit";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
-import { startGreeterProcess } from "./support/greeter-process.js";
-import { greeterMain } from "./support/paths.js";
+import { FIXTURE_NAME, fixtureMain, startServiceProcess } from "./support/service-process.js";
 
 const greetAda = { name: "Ada", language: Language.LANGUAGE_ENGLISH };
 
-describe("greeter process", () => {
+describe("service process", () => {
   it("on SIGTERM: readiness fails, in-flight streams finish, new calls are refused after the drain, exit 0", async () => {
-    const greeter = await startGreeterProcess({ SHUTDOWN_DRAIN_MS: "600", SHUTDOWN_TIMEOUT_MS: "10000" });
-    const client = createClient(GreeterServiceService, greeter.grpcAddress, { defaultTimeoutMs: 10_000 });
+    const service = await startServiceProcess({ SHUTDOWN_DRAIN_MS: "600", SHUTDOWN_TIMEOUT_MS: "10000" });
+    const client = createClient(GreeterServiceService, service.grpcAddress, { defaultTimeoutMs: 10_000 });
     try {
       // 8 greetings 150 ms apart: the stream outlives the drain window.
       const stream = client.listGreetings({ name: "Ada", count: 8, interval: { seconds: 0, nanos: 150_000_000 } });
@@ -27,15 +26,15 @@ describe("greeter process", () => {
       })();
       await first;
 
-      greeter.child.kill("SIGTERM");
-      await greeter.logged("shutting down: not serving, draining");
-      assert.equal((await fetch(`${greeter.adminUrl}/readyz`)).status, 503);
-      assert.equal((await fetch(`${greeter.adminUrl}/livez`)).status, 200);
+      service.child.kill("SIGTERM");
+      await service.logged("shutting down: not serving, draining");
+      assert.equal((await fetch(`${service.adminUrl}/readyz`)).status, 503);
+      assert.equal((await fetch(`${service.adminUrl}/livez`)).status, 200);
       // Within the drain window calls are still served: load balancers may not have noticed yet.
-      assert.equal((await client.greet(greetAda)).message, "Hello, Ada!");
+      assert.equal((await client.greet(greetAda)).message, "hi Ada");
 
-      await greeter.logged("shutting down: refusing new calls, waiting for in-flight calls");
-      const late = createClient(GreeterServiceService, greeter.grpcAddress, { defaultTimeoutMs: 2_000 });
+      await service.logged("shutting down: refusing new calls, waiting for in-flight calls");
+      const late = createClient(GreeterServiceService, service.grpcAddress, { defaultTimeoutMs: 2_000 });
       const refused = await late.greet(greetAda).catch((e: unknown) => e);
       late.close();
       assert.ok(refused instanceof GrpcError, "a call after the drain fails");
@@ -43,46 +42,46 @@ describe("greeter process", () => {
 
       await consumed;
       assert.deepEqual(received, [1, 2, 3, 4, 5, 6, 7, 8]);
-      assert.equal(await greeter.exited, 0);
+      assert.equal(await service.exited, 0);
     } finally {
       client.close();
-      greeter.child.kill("SIGKILL");
+      service.child.kill("SIGKILL");
     }
   });
 
   it("cancels calls still running at the shutdown timeout, then exits 0", async () => {
-    const greeter = await startGreeterProcess({ SHUTDOWN_DRAIN_MS: "0", SHUTDOWN_TIMEOUT_MS: "300" });
-    const client = createClient(GreeterServiceService, greeter.grpcAddress);
+    const service = await startServiceProcess({ SHUTDOWN_DRAIN_MS: "0", SHUTDOWN_TIMEOUT_MS: "300" });
+    const client = createClient(GreeterServiceService, service.grpcAddress);
     try {
       const stream = client.listGreetings({ name: "Ada", count: 100, interval: { seconds: 1, nanos: 0 } });
       const iterator = stream[Symbol.asyncIterator]();
       await iterator.next();
-      greeter.child.kill("SIGTERM");
+      service.child.kill("SIGTERM");
       const error = await iterator.next().catch((e: unknown) => e);
       assert.ok(error instanceof GrpcError, "the stream is cut");
       assert.ok([Status.UNAVAILABLE, Status.CANCELLED].includes(error.code), `got ${error.codeName}`);
-      assert.equal(await greeter.exited, 0);
+      assert.equal(await service.exited, 0);
       assert.ok(
-        greeter.logs.some((l) => l["msg"] === "shutting down: timeout reached, cancelling the calls still running"),
+        service.logs.some((l) => l["msg"] === "shutting down: timeout reached, cancelling the calls still running"),
       );
     } finally {
       client.close();
-      greeter.child.kill("SIGKILL");
+      service.child.kill("SIGKILL");
     }
   });
 
   it("exits at once on a second signal", async () => {
-    const greeter = await startGreeterProcess({ SHUTDOWN_DRAIN_MS: "30000" });
-    greeter.child.kill("SIGTERM");
-    await greeter.logged("shutting down: not serving, draining");
+    const service = await startServiceProcess({ SHUTDOWN_DRAIN_MS: "30000" });
+    service.child.kill("SIGTERM");
+    await service.logged("shutting down: not serving, draining");
     await sleep(50);
-    greeter.child.kill("SIGINT");
-    assert.equal(await greeter.exited, 1);
-    assert.ok(greeter.logs.some((l) => l["msg"] === "second signal: exiting without waiting for calls to finish"));
+    service.child.kill("SIGINT");
+    assert.equal(await service.exited, 1);
+    assert.ok(service.logs.some((l) => l["msg"] === "second signal: exiting without waiting for calls to finish"));
   });
 
   it("refuses to start on a bad setting, naming it in one line", () => {
-    const result = spawnSync(process.execPath, [greeterMain], {
+    const result = spawnSync(process.execPath, [fixtureMain], {
       env: { PATH: process.env["PATH"], GRPC_PORT: "fifty", SHUTDOWN_DRAIN_MS: "-5" },
       encoding: "utf8",
       timeout: 10_000,
@@ -90,7 +89,7 @@ describe("greeter process", () => {
     assert.equal(result.status, 78);
     const lines = result.stderr.trim().split("\n");
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0]!, /^greeter: invalid configuration: /);
+    assert.match(lines[0]!, new RegExp(`^${FIXTURE_NAME}: invalid configuration: `));
     assert.match(lines[0]!, /GRPC_PORT: .*\(got "fifty"\)/);
     assert.match(lines[0]!, /SHUTDOWN_DRAIN_MS: .*\(got "-5"\)/);
     assert.equal(result.stdout, "");

@@ -2,26 +2,27 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { GrpcError, Status } from "@lattice/kit";
-import { grpcErrorOf, startTestService, type TestService } from "@lattice/kit/testing";
+import { eventually, grpcErrorOf, startTestService, type TestService } from "@lattice/kit/testing";
 import { GreeterServiceService } from "@lattice/proto/lattice/greeter/v1/greeter";
-import { greeterModule } from "../src/module.js";
+import { greeterModule } from "./support/test-greeter.js";
 
 /** Waits until the server has logged the end of a call to `method`, and returns that line. */
-async function finishedCall(service: TestService, method: string, withinMs = 2000) {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    const line = service.logs.find((l) => l.msg === "finished call" && l["grpc.method"] === method);
-    if (line) return line;
-    await sleep(10);
-  }
-  assert.fail(`the server did not finish ${method} within ${withinMs} ms`);
+function finishedCall(service: TestService, method: string, withinMs = 2000) {
+  return eventually(
+    () => {
+      const line = service.logs.find((l) => l.msg === "finished call" && l["grpc.method"] === method);
+      assert.ok(line, `the server did not finish ${method} within ${withinMs} ms`);
+      return line;
+    },
+    { withinMs },
+  );
 }
 
 const slowList = { name: "Ada", count: 100, interval: { seconds: 0, nanos: 100_000_000 } };
 
 describe("ListGreetings ends when the caller goes", () => {
   it("stops on client cancellation, and the server sees CANCELLED", async () => {
-    await using service = await startTestService(greeterModule);
+    await using service = await startTestService(greeterModule());
     const controller = new AbortController();
     const received: number[] = [];
     const started = Date.now();
@@ -45,7 +46,7 @@ describe("ListGreetings ends when the caller goes", () => {
   });
 
   it("stops at the deadline, and both sides see DEADLINE_EXCEEDED", async () => {
-    await using service = await startTestService(greeterModule);
+    await using service = await startTestService(greeterModule());
     const received: number[] = [];
     const error = await grpcErrorOf(
       (async () => {
@@ -62,7 +63,7 @@ describe("ListGreetings ends when the caller goes", () => {
   });
 
   it("stops a chat when the client cancels mid-conversation", async () => {
-    await using service = await startTestService(greeterModule);
+    await using service = await startTestService(greeterModule());
     const controller = new AbortController();
     async function* names() {
       yield { name: "Ada", language: 0 as const };
@@ -80,7 +81,7 @@ describe("ListGreetings ends when the caller goes", () => {
       })(),
       (e: unknown) => e instanceof GrpcError && e.code === Status.CANCELLED,
     );
-    assert.deepEqual(replies, ["Hello, Ada!"]);
+    assert.deepEqual(replies, ["Ada"]);
     assert.equal((await finishedCall(service, "ChatGreetings"))["grpc.code"], "Canceled");
   });
 });

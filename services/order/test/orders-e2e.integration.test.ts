@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "nats";
 import { Status, type Pool } from "@lattice/kit";
 import {
   collect,
   dropSchema,
+  eventually,
   grpcErrorOf,
+  nextEvent,
   startTestService,
   testDatabases,
   testNatsUrl,
@@ -80,11 +81,11 @@ for (const database of testDatabases())
       const creating = orders.createOrder({ user: ada!.name, items: [item] });
 
       // The order is PENDING while the processor takes 400 ms; watch it from there.
-      let pendingName = "";
-      while (!pendingName) {
-        pendingName = (await orders.listOrders({ user: ada!.name, pageSize: 10, pageToken: "" })).orders[0]?.name ?? "";
-        if (!pendingName) await sleep(20);
-      }
+      const pendingName = await eventually(async () => {
+        const name = (await orders.listOrders({ user: ada!.name, pageSize: 10, pageToken: "" })).orders[0]?.name;
+        assert.ok(name, "the order is not recorded yet");
+        return name;
+      });
       const states = (await collect(orders.watchOrder({ name: pendingName }))).map((r) => r.order!.state);
       const { order: paid } = await creating;
 
@@ -100,20 +101,10 @@ for (const database of testDatabases())
       assert.equal((await grpcErrorOf(orders.cancelOrder({ name: paid!.name }))).code, Status.FAILED_PRECONDITION);
 
       // The relay published OrderPaid to JetStream.
-      const nats = await connect({ servers: testNatsUrl() });
-      try {
-        const consumer = await nats.jetstream().consumers.get("LATTICE_ORDER");
-        let found = false;
-        const until = Date.now() + 5000;
-        while (!found && Date.now() < until) {
-          const message = await consumer.next({ expires: 1000 });
-          if (message?.subject === "lattice.order.v1.OrderPaid")
-            found = OrderPaid.decode(message.data).order?.name === paid!.name;
-        }
-        assert.ok(found, "OrderPaid reached JetStream");
-      } finally {
-        await nats.close();
-      }
+      await nextEvent(testNatsUrl(), "LATTICE_ORDER", {
+        subject: "lattice.order.v1.OrderPaid",
+        match: ({ data }) => OrderPaid.decode(data).order?.name === paid!.name,
+      });
     });
 
     it("answers an unknown user with NOT_FOUND and charges nothing", async () => {
@@ -131,14 +122,17 @@ for (const database of testDatabases())
       const { user: bob } = await users.createUser({
         user: { name: "", email: "bob@example.org", displayName: "Bob", etag: "" },
       });
+      const charges = () => payment.logs.filter((l) => l.msg === "finished call" && l["grpc.method"] === "Charge");
+      const earlier = charges().length;
       const error = await grpcErrorOf(orders.createOrder({ user: bob!.name, items: [item] }, { timeoutMs: 200 }));
       assert.equal(error.code, Status.DEADLINE_EXCEEDED);
-      await sleep(300);
-      const charge = payment.logs.filter((l) => l.msg === "finished call" && l["grpc.method"] === "Charge").at(-1);
-      assert.ok(
-        charge && ["DeadlineExceeded", "Canceled"].includes(charge["grpc.code"] as string),
-        JSON.stringify(charge),
-      );
+      // The payment service ends this charge, cut short (the processor alone takes 400 ms).
+      const charge = await eventually(() => {
+        const line = charges()[earlier];
+        assert.ok(line, "the payment service has not finished the charge");
+        return line;
+      });
+      assert.ok(["DeadlineExceeded", "Canceled"].includes(charge["grpc.code"] as string), JSON.stringify(charge));
     });
 
     it("settles an order whose caller left mid-charge from the payment event, and ignores a redelivery", async () => {
@@ -158,29 +152,47 @@ for (const database of testDatabases())
         amount: pending.total,
         idempotencyKey: pending.name,
       });
-      let settled = pending;
-      const until = Date.now() + 10_000;
-      while (settled.state === OrderState.ORDER_STATE_PENDING && Date.now() < until) {
-        await sleep(50);
-        settled = (await orders.getOrder({ name: pending.name })).order!;
-      }
-      assert.equal(settled.state, OrderState.ORDER_STATE_PAID);
+      const settled = await eventually(
+        async () => {
+          const order = (await orders.getOrder({ name: pending.name })).order!;
+          assert.equal(order.state, OrderState.ORDER_STATE_PAID);
+          return order;
+        },
+        { withinMs: 10_000, intervalMs: 50 },
+      );
       assert.equal(settled.payment, charge!.name);
 
-      // The same event delivered again (a new message id, so JetStream keeps it) changes nothing.
+      // The same event delivered again (a new message id, so JetStream keeps it) changes nothing. Events are handled
+      // in stream order: once an event published after the redelivery has settled a second PENDING order, the
+      // redelivery has been handled too.
+      assert.equal(
+        (await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }))).code,
+        Status.DEADLINE_EXCEEDED,
+      );
+      const { orders: both } = await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" });
+      const second = both.find((order) => order.name !== pending.name)!;
+      assert.equal(second.state, OrderState.ORDER_STATE_PENDING);
+      const marker = "payments/11111111-1111-4111-8111-111111111111";
       const nats = await connect({ servers: testNatsUrl() });
       try {
-        await nats.jetstream().publish(
-          "lattice.payment.v1.PaymentSucceeded",
-          PaymentSucceeded.encode({
-            eventId: randomUUID(),
-            payment: { ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" },
-          }).finish(),
-        );
+        const js = nats.jetstream();
+        const succeeded = (payment: NonNullable<PaymentSucceeded["payment"]>) =>
+          js.publish(
+            "lattice.payment.v1.PaymentSucceeded",
+            PaymentSucceeded.encode({ eventId: randomUUID(), payment }).finish(),
+          );
+        await succeeded({ ...charge!, name: "payments/00000000-0000-4000-8000-000000000000" });
+        await succeeded({ ...charge!, name: marker, order: second.name });
       } finally {
         await nats.close();
       }
-      await sleep(500);
+      await eventually(
+        async () => {
+          const order = (await orders.getOrder({ name: second.name })).order!;
+          assert.equal(order.payment, marker, "the event after the redelivery is not handled yet");
+        },
+        { withinMs: 10_000, intervalMs: 50 },
+      );
       assert.deepEqual((await orders.getOrder({ name: pending.name })).order, settled);
     });
 

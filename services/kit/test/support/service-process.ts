@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { greeterMain } from "./paths.js";
+import { fileURLToPath } from "node:url";
 
-export interface GreeterProcess {
+/** A service's entry point over the greeter contract (fixture-main.ts), and the name it runs under. */
+export const fixtureMain = fileURLToPath(new URL("./fixture-main.js", import.meta.url));
+export const FIXTURE_NAME = "process-fixture";
+
+export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly grpcAddress: string;
   readonly adminUrl: string;
@@ -15,9 +19,9 @@ export interface GreeterProcess {
   logged(msg: string): Promise<Record<string, unknown>>;
 }
 
-/** Starts the greeter as its own process on ephemeral loopback ports and waits until it serves. */
-export async function startGreeterProcess(env: Record<string, string> = {}): Promise<GreeterProcess> {
-  const child = spawn(process.execPath, [greeterMain], {
+/** Starts the fixture service as its own process on ephemeral loopback ports and waits until it serves. */
+export async function startServiceProcess(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [fixtureMain], {
     env: {
       PATH: process.env["PATH"],
       GRPC_HOST: "127.0.0.1",
@@ -47,7 +51,9 @@ export async function startGreeterProcess(env: Record<string, string> = {}): Pro
       const found = logs.find((line) => line["msg"] === msg);
       if (found) return resolve(found);
       waiters.push({ msg, resolve });
-      void exited.then((code) => reject(new Error(`greeter exited with ${code} before logging "${msg}": ${stderr}`)));
+      void exited.then((code) =>
+        reject(new Error(`the service exited with ${code} before logging "${msg}": ${stderr}`)),
+      );
     });
 
   const serving = await logged("serving");
