@@ -102,7 +102,9 @@ describe("xDS discovery against the repository's control plane", () => {
     await Promise.all(load);
     assert.deepEqual(failures, [], `${failures.length} of ${calls} calls failed`);
     assert.ok(movedAfterMs < 5000, `traffic moved within ${movedAfterMs} ms`);
-    t.diagnostic(`${calls} calls, ${failures.length} failed; the removed endpoint's last call ${movedAfterMs} ms after the change`);
+    t.diagnostic(
+      `${calls} calls, ${failures.length} failed; the removed endpoint's last call ${movedAfterMs} ms after the change`,
+    );
     await controlPlane.put("greeter", { endpoints: [endpointOf(a), endpointOf(b)] });
   });
 
