@@ -117,6 +117,9 @@ export function createClient<D extends AnyServiceDefinition>(
   enableXdsFor(address);
   const infos = Object.values(definition).map((def) => methodInfo(def.path, def.requestStream, def.responseStream));
   const client = new GrpcClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
+    // After a connection fails or a server says GOAWAY, look the name up again within a second, not grpc-js's 30 s:
+    // after an outage the old addresses are gone, and a replica that drained has left the DNS records.
+    "grpc.dns_min_time_between_resolutions_ms": 1000,
     ...serviceConfigOptions(address, infos, options),
     ...options.channelOptions,
   });
