@@ -84,7 +84,7 @@ echo "NATS: $TEST_NATS_URL"
 step "tests"
 # Run the compiled form of each test source that exists, so a deleted test cannot linger in dist/.
 tests=()
-for source in services/*/test/*.test.ts tests/*/test/*.test.ts; do
+for source in services/*/test/*.test.ts scripts/*/test/*.test.ts tests/*/test/*.test.ts; do
   [ -e "$source" ] || continue
   package="${source%%/test/*}"
   name="$(basename "$source" .ts)"
