@@ -76,9 +76,9 @@ export async function launch(options: LaunchOptions): Promise<number> {
   process.on("exit", onExit);
 
   const stopAll = async (): Promise<boolean> => {
-    step("stopping (graceful: each service drains, then exits)");
     // Those that already ended were reported when they did.
     const running = services.filter((service) => service.process.running);
+    if (running.length > 0 || nats || postgres) step("stopping (graceful: each service drains, then exits)");
     const stopped = await Promise.all(
       running.map(async (service) => ({ service, status: await service.process.stop(STOP_TIMEOUT_MS) })),
     );
