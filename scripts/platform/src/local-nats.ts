@@ -29,11 +29,15 @@ export async function buildNatsServer(go: string, installDir: string): Promise<s
     }
     return join(installDir, "nats-server");
   } catch (error) {
+    // go's own last lines say why (no network, no module proxy, ...); else why go did not run at all.
     const stderr = (error as { stderr?: unknown }).stderr;
-    const detail = typeof stderr === "string" && stderr.trim() ? stderr.trim().split("\n").slice(-3).join(" / ") : "";
-    throw new Error(`go install ${NATS_SERVER_MODULE}@${NATS_SERVER_VERSION} failed${detail ? `: ${detail}` : ""}`, {
-      cause: error,
-    });
+    const detail =
+      typeof stderr === "string" && stderr.trim()
+        ? stderr.trim().split("\n").slice(-3).join(" / ")
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    throw new Error(`go install ${NATS_SERVER_MODULE}@${NATS_SERVER_VERSION} failed: ${detail}`, { cause: error });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
