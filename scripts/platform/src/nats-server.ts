@@ -72,13 +72,10 @@ export function locateNatsServer(lookup: NatsLookup): NatsServerSource {
   if (lookup.isExecutable(cached.binary)) return { kind: "cached", binary: cached.binary };
   const go = findExecutable("go", lookup.env.PATH, lookup.isExecutable);
   if (go) return { kind: "build", go, ...cached };
-  return { kind: "unavailable", reason: "no nats-server on PATH and no Go to build one" };
+  return { kind: "unavailable", reason: "no nats-server on PATH and no Go to build one; install either" };
 }
 
-/** The one line said at start-up when NATS cannot run: what is missing and what that means for events. */
+/** The one line said at start-up when NATS cannot run: why, and what that means for events. */
 export function natsUnavailableMessage(reason: string): string {
-  return (
-    `NATS: not started (${reason}; install nats-server or Go to get it): ` +
-    "events wait in the services' outboxes and nothing consumes them"
-  );
+  return `NATS: not started (${reason}): events wait in the services' outboxes and nothing consumes them`;
 }

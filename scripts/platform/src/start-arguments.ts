@@ -1,5 +1,6 @@
 import type { ServiceDeclaration } from "@lattice/kit";
 
+/** What `npm start -- --help` prints. */
 export const START_USAGE = `usage: npm start [-- --only <service>...]
 
 Starts every declared service (services/*/package.json with a "lattice" block) on 127.0.0.1, with the embedded
@@ -8,7 +9,10 @@ PostgreSQL when one of them declares a database and nats-server (JetStream) when
   --only <service>...  start only these services (and the servers they need). The services they call are not
                        started: their <PEER>_SERVICE_ADDRESS still points at 127.0.0.1:<peer's gRPC port>, so calls
                        reach a peer started by another run, or fail with UNAVAILABLE.
-  --help               this text`;
+  --help               this text
+
+Environment: NATS_URL uses that NATS server instead of starting one; NATS_SERVER names the nats-server binary
+to run; LOG_FORMAT, LOG_LEVEL, SHUTDOWN_DRAIN_MS (default 0 here) and the services' other settings pass through.`;
 
 /** A command line that cannot be understood; the message says what is wrong. */
 export class UsageError extends Error {
