@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the service images from services/Dockerfile with podman, never pulling (the base is the local stand-in):
-#   scripts/containers/build.sh [SERVICE...]     (default: every service)
+#   scripts/containers/build.sh [SERVICE...]     (default: every declared service)
 # Images are named $LATTICE_IMAGE_PREFIX<service>:$LATTICE_IMAGE_TAG (default localhost/lattice/<service>:dev).
 # The system CA bundle goes in as the build secret npm_ca, for npm in the build steps; it never lands in a layer.
 set -euo pipefail
@@ -19,7 +19,11 @@ source_url="$(git remote get-url origin 2>/dev/null || true)"
 # The labels that change from build to build go in as --label as well: buildah (1.28) reuses a cached LABEL step
 # whose build args changed, which would leave a stale revision on an otherwise unchanged image.
 services=("$@")
-[ "${#services[@]}" -gt 0 ] || services=("${lattice_services[@]}")
+if [ "${#services[@]}" -eq 0 ]; then
+  declared="$(lattice_services)"
+  [ -n "$declared" ] || die "no declared services in services/"
+  mapfile -t services <<<"$declared"
+fi
 for service in "${services[@]}"; do
   [ -f "services/$service/package.json" ] || die "no service named $service in services/"
   image="$LATTICE_IMAGE_PREFIX$service:$LATTICE_IMAGE_TAG"

@@ -5,8 +5,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 containers_name="$(basename "$0")"
 
-# The services that ship as images.
-lattice_services=(greeter user payment order)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/services.sh"
+
+# The services that ship as images, one a line: every declared service (a "lattice" block in
+# services/<name>/package.json).
+lattice_services() {
+  declared_services "$containers_root"
+}
 
 die() {
   echo "$containers_name: $*" >&2

@@ -1,6 +1,7 @@
 # Which tests there are (the README's Tests section): a test that needs anything outside Node and the npm packages
 # (a database, NATS, containers, root, Go, Python) is an integration test, named *.integration.test.ts or kept under
-# tests/*/test/; every other *.test.ts under services/*/test and beside an example (examples/<name>/) is a unit test.
+# tests/*/test/; every other *.test.ts under services/*/test, scripts/*/test and beside an example (examples/<name>/) is
+# a unit test.
 # shellcheck shell=bash
 
 # Prints, one per line, the compiled form (PACKAGE/dist/test/NAME.js, examples/dist/EXAMPLE/NAME.js) of each test of the set $1 (unit, integration
@@ -15,7 +16,7 @@ test_files() {
       return 2
       ;;
   esac
-  for source in services/*/test/*.test.ts tests/*/test/*.test.ts examples/*/*.test.ts; do
+  for source in services/*/test/*.test.ts scripts/*/test/*.test.ts tests/*/test/*.test.ts examples/*/*.test.ts; do
     [ -e "$source" ] || continue
     case "$source" in
       # The examples are one package whose folders compile to examples/dist/<name>/.

@@ -1,28 +1,30 @@
+import { declarationOf, declarations, peerAddressesOf, type ServiceName } from "./declarations.js";
 import type { Container, Deployment, GrpcProbe, Manifest } from "./manifests.js";
 
-/** The services the chart deploys and the fully-qualified gRPC service each one answers health for. */
-export const services = {
-  greeter: "lattice.greeter.v1.GreeterService",
-  user: "lattice.user.v1.UserService",
-  payment: "lattice.payment.v1.PaymentService",
-  order: "lattice.order.v1.OrderService",
-} as const;
-export type ServiceName = keyof typeof services;
-export const serviceNames = Object.keys(services) as ServiceName[];
+export type { ServiceName } from "./declarations.js";
+
+/** The services the chart deploys: every declared service. */
+export const serviceNames: readonly ServiceName[] = declarations.map((declaration) => declaration.name);
+
+/** The fully-qualified gRPC services a service serves and answers health for: its declared grpcServices. */
+export const grpcServicesOf = (service: ServiceName): readonly string[] => declarationOf(service).grpcServices;
 
 /**
- * Secrets the chart may expect to exist already (a service's existingSecret): the keys the contract says they hold.
- * Their values are cluster-only and replaced in local runs anyway.
+ * The keys a Secret made outside the chart (a service's existingSecret) must hold: DATABASE_URL when the service
+ * declares a database, NATS_URL when it declares events. Their values are cluster-only and replaced in local runs
+ * anyway.
  */
-export const externalSecretKeys: Readonly<Record<ServiceName, readonly string[]>> = {
-  greeter: [],
-  user: ["DATABASE_URL"],
-  payment: ["DATABASE_URL", "NATS_URL"],
-  order: ["DATABASE_URL", "NATS_URL"],
-};
+export function externalSecretKeysOf(service: ServiceName): string[] {
+  const declaration = declarationOf(service);
+  return [...(declaration.database ? ["DATABASE_URL"] : []), ...(declaration.events ? ["NATS_URL"] : [])];
+}
 
-/** order calls these peers; the env variable holding each peer's gRPC target. */
-export const peerAddressVariables = { USER_SERVICE_ADDRESS: "user", PAYMENT_SERVICE_ADDRESS: "payment" } as const;
+/** Every setting that holds a peer's gRPC target, with the service it names (from every declaration's calls). */
+export const peerAddressVariables: Readonly<Record<string, ServiceName>> = Object.fromEntries(
+  declarations.flatMap((declaration) =>
+    peerAddressesOf(declaration.name).map(({ variable, peer }) => [variable, peer]),
+  ),
+);
 
 export type ProbeKind = "startupProbe" | "readinessProbe" | "livenessProbe";
 export const probeKinds: readonly ProbeKind[] = ["startupProbe", "readinessProbe", "livenessProbe"];

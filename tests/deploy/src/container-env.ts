@@ -1,4 +1,4 @@
-import { externalSecretKeys, type ServiceName } from "./chart-contract.js";
+import { externalSecretKeysOf, type ServiceName } from "./chart-contract.js";
 import { named, stringEntries, type Container, type Manifest } from "./manifests.js";
 
 /** ENV the image sets (services/Dockerfile); the container's env overrides it, as in a pod. */
@@ -78,5 +78,5 @@ export function envMillis(env: Readonly<Record<string, string>>, key: keyof type
 /** resolveEnv for one of the chart's services, a Secret made outside the chart holding what the contract says. */
 export const resolveServiceEnv = (service: ServiceName, container: Container, manifests: readonly Manifest[]) =>
   resolveEnv(container, manifests, {
-    externalSecret: () => Object.fromEntries(externalSecretKeys[service].map((key) => [key, "from-existing-secret"])),
+    externalSecret: () => Object.fromEntries(externalSecretKeysOf(service).map((key) => [key, "from-existing-secret"])),
   });

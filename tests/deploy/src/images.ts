@@ -1,6 +1,9 @@
-/** The services that ship as images. */
-export const services = ["greeter", "user", "payment", "order"] as const;
-export type ServiceName = (typeof services)[number];
+import { declarations, type ServiceName } from "./declarations.js";
+
+export type { ServiceName } from "./declarations.js";
+
+/** The services that ship as images: every declared service. */
+export const services: readonly ServiceName[] = declarations.map((declaration) => declaration.name);
 
 /** The image of a service as scripts/containers/build.sh named it; the names come from scripts/test.sh. */
 export function serviceImage(service: ServiceName): string {

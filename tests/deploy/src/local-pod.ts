@@ -20,7 +20,7 @@ export interface LocalPlan {
 }
 
 /**
- * Gives each container port a free loopback port, so the four services (and any other test) can run side by side
+ * Gives each container port a free loopback port, so every service (and any other test) can run side by side
  * on one machine; the probes' ports are translated through the same map.
  */
 export async function allocatePorts(env: Readonly<Record<string, string>>): Promise<Map<number, number>> {

@@ -4,17 +4,17 @@ import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 import { parseDocument } from "yaml";
 import {
+  grpcServicesOf,
   isHeadless,
-  peerAddressVariables,
   preStopSleepSeconds,
   probeKinds,
   serviceNames,
-  services,
   servicesSelecting,
   targetServiceName,
   terminationGraceSeconds,
 } from "../src/chart-contract.js";
 import { envMillis, resolveServiceEnv } from "../src/container-env.js";
+import { peerAddressesOf } from "../src/declarations.js";
 import { linkerdProblems, selectedDeployments, unauthenticatedAccessTo } from "../src/linkerd.js";
 import { chartDir, helmLint, renderValueSet, valueSets, type Rendered, type ValueSet } from "../src/helm.js";
 import { kubeconform, problems } from "../src/kubeconform.js";
@@ -64,7 +64,7 @@ for (const set of valueSets) {
         const healthPort = Number(env.HEALTH_PORT);
         const declared = (container.ports ?? []).map((port) => port.containerPort);
         assert.ok(declared.includes(healthPort), `health port ${healthPort} is not a declared containerPort`);
-        const answered = ["", "readiness", "liveness", services[service]];
+        const answered = ["", "readiness", "liveness", ...grpcServicesOf(service)];
         for (const kind of probeKinds) {
           const probe = container[kind];
           assert.ok(probe, `${kind} is missing`);
@@ -161,7 +161,7 @@ for (const set of valueSets) {
   });
 }
 
-/** The peer targets order gets, with the Service each one names. */
+/** The peer targets order gets (one per service it declares it calls), with the Service each one names. */
 async function orderPeers(set: ValueSet) {
   const { manifests } = await render(set);
   const container = serviceContainer(deploymentOf(manifests, "order"), "order");
@@ -170,7 +170,7 @@ async function orderPeers(set: ValueSet) {
     manifests,
     env,
     annotations: deploymentOf(manifests, "order").spec.template.metadata?.annotations ?? {},
-    peers: Object.entries(peerAddressVariables).map(([variable, peer]) => {
+    peers: peerAddressesOf("order").map(({ variable, peer }) => {
       const target = env[variable];
       assert.ok(target, `order has no ${variable}`);
       const parsed = targetServiceName(target);

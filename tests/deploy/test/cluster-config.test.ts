@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseDocument } from "yaml";
 import { serviceNames } from "../src/chart-contract.js";
+import { serviceImageName, skaffoldArtifactVariable } from "../src/declaration-checks.js";
 import { helmTemplateRaw, renderValueSet } from "../src/helm.js";
 import { label, ofKind, parseManifests, type Deployment } from "../src/manifests.js";
 import { repositoryRoot } from "../src/repository.js";
@@ -99,7 +100,7 @@ describe("skaffold.yaml", () => {
           ?.spec.template.spec.containers.find((c) => c.name === service);
         assert.ok(container, `${service}: no Deployment rendered`);
         const digested = templates.some(([key]) => key === `services.${service}.image.digest`);
-        const expected = `${builtImage.repository(`lattice_${service}`)}:${builtImage.tag}`;
+        const expected = `${builtImage.repository(skaffoldArtifactVariable(serviceImageName(service)))}:${builtImage.tag}`;
         assert.equal(container.image, digested ? `${expected}@${builtImage.digest}` : expected, service);
       }
     }

@@ -2,10 +2,13 @@
 # Builds the greeter interop clients into <repo>/.cache/interop/ (git-ignored; nothing is written to the source tree):
 #
 #   .cache/interop/venv/               Python virtual environment with python/requirements.txt installed
-#   .cache/interop/python-gen/         Python stubs of greeter.proto (grpc_tools.protoc)
+#   .cache/interop/python-gen/         Python stubs of the greeter's proto (grpc_tools.protoc)
 #   .cache/interop/bin/                protoc-gen-go and protoc-gen-go-grpc, at the versions pinned in go/go.mod
-#   .cache/interop/go-src/             go/ copied, plus the Go stubs of greeter.proto in gen/greeterv1
+#   .cache/interop/go-src/             go/ copied, plus the Go stubs of the greeter's proto in gen/greeterv1
 #   .cache/interop/go/greeter-interop  the Go client
+#
+# The greeter's proto is found from its declaration: the file under proto/ that defines the first gRPC service of
+# "grpcServices" in services/greeter/package.json (its package line and its service line).
 #
 # Both languages' stubs come from the protoc bundled with grpcio-tools (pinned in python/requirements.txt), so the
 # build needs only go and python3, not the repo's node_modules. The run is skipped when nothing that goes into it
@@ -31,7 +34,11 @@ fail() {
   echo "interop build: error: $*" >&2
   exit 1
 }
-trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "interop build: FAILED while $step (exit $rc)" >&2; fi' EXIT
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then echo "interop build: FAILED while $step (exit $rc)" >&2; fi
+}
+trap on_exit EXIT
 
 command -v go >/dev/null 2>&1 || fail "go is not on PATH (the Go client needs Go >= 1.26)"
 command -v "$python" >/dev/null 2>&1 || fail "$python is not on PATH (set PYTHON to a Python 3.11+ interpreter)"
@@ -45,11 +52,36 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 
-# Everything the outputs depend on: this folder's sources, the protos and the toolchains' versions.
+# The .proto file (relative to proto/) that defines the greeter's first declared gRPC service, e.g.
+# lattice.greeter.v1.GreeterService: the one file with "package lattice.greeter.v1;" and "service GreeterService".
+declared_proto() {
+  local manifest="$root/services/greeter/package.json" full package service files
+  full="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["lattice"]["grpcServices"][0])' \
+    "$manifest" 2>/dev/null)" || fail "no lattice.grpcServices in $manifest"
+  package="${full%.*}"
+  service="${full##*.}"
+  mapfile -t files < <(
+    cd "$root/proto" &&
+      grep -rlE --include='*.proto' --exclude-dir=gen --exclude-dir=node_modules \
+        "^package[[:space:]]+${package//./\\.}[[:space:]]*;" . |
+      xargs -r grep -lE "^service[[:space:]]+${service}([[:space:]]|\{|$)" |
+        sed 's|^\./||' | LC_ALL=C sort
+  )
+  [ "${#files[@]}" -eq 1 ] ||
+    fail "$full (services/greeter/package.json) is defined by ${#files[@]} .proto files under proto/, not one: ${files[*]}"
+  echo "${files[0]}"
+}
+
+step="finding the greeter's proto from its declaration"
+greeter_proto="$(declared_proto)"
+say "greeter proto: proto/$greeter_proto"
+
+# Everything the outputs depend on: this folder's sources, the declaration, the protos and the toolchains' versions.
 inputs_hash() {
   (
     cd "$root"
     {
+      printf '%s\0' services/greeter/package.json
       find services/greeter/test/interop -type f \
         \( -name '*.sh' -o -name '*.go' -o -name go.mod -o -name go.sum -o -name '*.py' -o -name '*.txt' \) \
         -not -path '*/__pycache__/*' -print0
@@ -64,7 +96,7 @@ step="hashing the inputs"
 hash="$(inputs_hash)"
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] &&
   [ -x "$out/go/greeter-interop" ] && [ -x "$out/venv/bin/python" ] &&
-  [ -f "$out/python-gen/lattice/greeter/v1/greeter_pb2_grpc.py" ]; then
+  [ -f "$out/python-gen/${greeter_proto%.proto}_pb2_grpc.py" ]; then
   say "up to date (.cache/interop)"
   exit 0
 fi
@@ -92,7 +124,6 @@ fi
 
 protoc=("$venv/bin/python" -m grpc_tools.protoc)
 wkt_include="$("$venv/bin/python" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
-greeter_proto="lattice/greeter/v1/greeter.proto"
 
 # --- Python: stubs ---------------------------------------------------------------------------------------------
 # Only the greeter: google.api, google.rpc and grpc.health come from googleapis-common-protos and

@@ -1,0 +1,64 @@
+import type { ServiceDeclaration } from "@lattice/kit";
+import { LOCAL_HOST, type LocalServers } from "./service-env.js";
+
+/**
+ * Requests to paste for methods of the services that ship with Lattice, by "<gRPC service>/<method>"; printed when
+ * a running service serves that gRPC service. Every other service gets its --list-methods line.
+ */
+export const EXAMPLE_REQUESTS: Readonly<Record<string, string>> = {
+  "lattice.greeter.v1.GreeterService/Greet": '{"name":"Ada"}',
+  "lattice.user.v1.UserService/CreateUser": '{"user":{"email":"ada@example.com","displayName":"Ada"}}',
+};
+
+const BUF_CURL = "npx buf curl --protocol grpc --http2-prior-knowledge";
+
+/**
+ * What `npm start` prints once every service is ready: where each one listens, the shared servers, and calls to
+ * paste (buf curl through reflection, the admin port, the health probe).
+ */
+export function startedSummary(services: readonly ServiceDeclaration[], servers: LocalServers): string {
+  const width = Math.max("service".length, ...services.map((service) => service.name.length)) + 2;
+  const row = (name: string, grpc: string, admin: string, health: string) =>
+    `  ${name.padEnd(width)}${grpc.padEnd(18)}${admin.padEnd(34)}${health}`.trimEnd();
+  const lines = [
+    "",
+    "Lattice is up.",
+    "",
+    row("service", "gRPC", "admin (/livez /readyz /metrics)", "gRPC health (plaintext)"),
+    ...services.map((service) =>
+      row(
+        service.name,
+        `${LOCAL_HOST}:${service.ports.grpc}`,
+        `http://${LOCAL_HOST}:${service.ports.admin}`,
+        `${LOCAL_HOST}:${service.ports.health}`,
+      ),
+    ),
+  ];
+  if (servers.databaseUrl || servers.natsUrl) lines.push("");
+  if (servers.databaseUrl) lines.push(`  PostgreSQL  ${servers.databaseUrl}  (embedded; one schema per service)`);
+  if (servers.natsUrl) lines.push(`  NATS        ${servers.natsUrl}  (JetStream)`);
+  lines.push("", "Try (from this folder):", ...exampleCalls(services));
+  const first = services[0];
+  if (first) {
+    lines.push(
+      `  curl http://${LOCAL_HOST}:${first.ports.admin}/readyz`,
+      `  node services/kit/dist/src/bin/health-probe.js --addr=${LOCAL_HOST}:${first.ports.health} --service=readiness`,
+    );
+  }
+  lines.push("", "Ctrl-C stops everything.");
+  return lines.join("\n");
+}
+
+/** One buf curl line per known example method a service serves, and one --list-methods line per service. */
+export function exampleCalls(services: readonly ServiceDeclaration[]): string[] {
+  const calls: string[] = [];
+  for (const service of services) {
+    const base = `http://${LOCAL_HOST}:${service.ports.grpc}`;
+    for (const [method, request] of Object.entries(EXAMPLE_REQUESTS)) {
+      const grpcService = method.slice(0, method.indexOf("/"));
+      if (service.grpcServices.includes(grpcService)) calls.push(`  ${BUF_CURL} -d '${request}' ${base}/${method}`);
+    }
+  }
+  for (const service of services) calls.push(`  ${BUF_CURL} --list-methods http://${LOCAL_HOST}:${service.ports.grpc}`);
+  return calls;
+}
