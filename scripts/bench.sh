@@ -20,3 +20,6 @@ npx tsc -b
 
 step "Greet: bare grpc-js vs the kit's full chain"
 node services/greeter/dist/bench/run-bench.js
+
+step "clients: what retries and circuit breakers cost per call, and what an open breaker saves"
+taskset -c 1 node services/greeter/dist/bench/client-bench.js

@@ -47,6 +47,14 @@ source .cache/deploy-tools/env.sh
 step "interop clients (Go, Python)"
 bash services/greeter/test/interop/build.sh
 
+step "xDS control plane (Go): format, vet, unit tests, build"
+unformatted="$(cd xds && gofmt -l .)"
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
+(cd xds && GOFLAGS=-mod=readonly go vet ./... && GOFLAGS=-mod=readonly go test ./...)
+# The xDS tests run it (services/kit/test/xds.integration.test.ts).
+LATTICE_XDS_SERVER="$(bash scripts/xds/build.sh)"
+export LATTICE_XDS_SERVER
+
 step "test servers (PostgreSQL server, embedded PostgreSQL, NATS JetStream)"
 # One throwaway server of each for the whole run; tests use schemas and streams of their own.
 # In the system's temporary folder: the server runs as the postgres user, who may not be able to enter the checkout.

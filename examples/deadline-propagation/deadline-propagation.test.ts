@@ -23,7 +23,12 @@ describe("examples/deadline-propagation", () => {
 
     assert.equal(call2, "[caller] Greet through front again, giving up after 100 ms");
     assert.equal(front2, "[front]  no deadline; calls back with no options");
-    assert.equal(back2, "[back]   no deadline; works for 1000 ms");
+    // The caller set no deadline: back gets the default deadline of front's client (CLIENT_TIMEOUT_MS, 10 s).
+    const backDefault = numberIn(back2, /^\[back\] {3}(\d+) ms left; works for 1000 ms$/);
+    assert.ok(
+      backDefault > 9000 && backDefault <= 10_000,
+      `back got the client's default deadline (${backDefault} ms)`,
+    );
     assert.equal(gaveUp, "[caller] gave up: CANCELLED");
     const after = numberIn(cancelled, /^\[back\] {3}cancelled after (\d+) ms: stops working on it$/);
     assert.ok(after < 1000, `back stopped before finishing its work (after ${after} ms)`);

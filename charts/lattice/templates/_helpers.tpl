@@ -91,6 +91,8 @@ that name as a whole. Use: $cfg := include "lattice.settings" (dict "root" $ "na
 {{- $v := .root.Values -}}
 {{- if eq $v.loadBalancing.mode "mesh" -}}
 {{ .name }}:{{ int $v.ports.grpc }}
+{{- else if eq $v.loadBalancing.mode "xds" -}}
+xds:///{{ .name }}
 {{- else -}}
 dns:///{{ .name }}-headless.{{ .root.Release.Namespace }}.svc.{{ $v.loadBalancing.clusterDomain }}:{{ int $v.ports.grpc }}
 {{- end -}}
@@ -149,7 +151,10 @@ nats://nats.{{ .Release.Namespace }}.svc:{{ int .Values.nats.port }}
 {{- $cfg := .cfg -}}
 LOG_LEVEL: {{ $cfg.logLevel | quote }}
 LOG_FORMAT: {{ $cfg.logFormat | quote }}
-GRPC_LB_POLICY: {{ eq $v.loadBalancing.mode "mesh" | ternary "pick_first" "round_robin" | quote }}
+GRPC_LB_POLICY: {{ eq $v.loadBalancing.mode "dns" | ternary "round_robin" "pick_first" | quote }}
+{{- if and (eq $v.loadBalancing.mode "xds") $cfg.calls }}
+GRPC_XDS_BOOTSTRAP: "/etc/lattice/xds/bootstrap.json"
+{{- end }}
 {{- if eq $v.loadBalancing.mode "dns" }}
 GRPC_MAX_CONNECTION_AGE_MS: {{ int64 $v.loadBalancing.maxConnectionAgeMs | quote }}
 GRPC_MAX_CONNECTION_AGE_GRACE_MS: {{ int64 $v.loadBalancing.maxConnectionAgeGraceMs | quote }}
@@ -161,7 +166,8 @@ DATABASE_SCHEMA: {{ .schema | quote }}
 {{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
 {{- end }}
 {{- range $key, $value := $cfg.env | default dict }}
-{{ $key }}: {{ kindIs "float64" $value | ternary (toString (int64 $value)) (toString $value) | quote }}
+{{- /* toJson writes a number as its shortest exact form (0.25, -3, 1000000); toString would write 1e+06. */}}
+{{ $key }}: {{ kindIs "string" $value | ternary $value (toJson $value) | quote }}
 {{- end }}
 {{- end }}
 

@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { loadServiceDeclarations, type ServiceDeclaration } from "@lattice/kit";
 import { startEmbeddedPostgres, type LocalPostgres } from "./local-postgres.js";
 import { buildNatsServer, startNats, type LocalNats } from "./local-nats.js";
+import { startXds, type LocalXds } from "./local-xds.js";
 import { describeExit, ManagedProcess, type ExitStatus } from "./managed-process.js";
 import { latticeCacheDir, locateNatsServer, natsUnavailableMessage, NATS_SERVER_VERSION } from "./nats-server.js";
 import { waitFor } from "./ports.js";
@@ -21,6 +22,8 @@ export interface LaunchOptions {
   readonly root: string;
   /** Services to start; empty: every declared service. */
   readonly only: readonly string[];
+  /** Services find each other through the local xDS control plane (xds/) instead of fixed addresses. */
+  readonly xds?: boolean;
   /** The launcher's environment, the base of every service's. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether the launcher writes to a terminal (services then log in pretty form). */
@@ -55,6 +58,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
 
   let postgres: LocalPostgres | undefined;
   let nats: LocalNats | undefined;
+  let xds: LocalXds | undefined;
   const services: RunningService[] = [];
 
   // One signal starts the orderly stop; a second one is passed on, and the kit exits at once on it.
@@ -70,7 +74,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
   process.on("SIGTERM", onSignal);
   // If the launcher itself dies, its children (in their own process groups) must not outlive it.
   const onExit = () => {
-    for (const child of [...services.map((service) => service.process), nats?.process, postgres?.process])
+    for (const child of [...services.map((service) => service.process), xds?.process, nats?.process, postgres?.process])
       child?.signal("SIGTERM");
   };
   process.on("exit", onExit);
@@ -78,7 +82,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
   const stopAll = async (): Promise<boolean> => {
     // Those that already ended were reported when they did.
     const running = services.filter((service) => service.process.running);
-    if (running.length > 0 || nats || postgres) step("stopping (graceful: each service drains, then exits)");
+    if (running.length > 0 || nats || postgres || xds) step("stopping (graceful: each service drains, then exits)");
     const stopped = await Promise.all(
       running.map(async (service) => ({ service, status: await service.process.stop(STOP_TIMEOUT_MS) })),
     );
@@ -89,6 +93,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
       printError(`${service.declaration.name} did not stop cleanly (${describeExit(status)})`);
     }
     // The shared servers go last, once no service needs them.
+    if (xds) await xds.process.stop(5_000);
     if (nats) await nats.process.stop(10_000);
     if (postgres) await postgres.process.stop(30_000);
     return clean;
@@ -102,7 +107,18 @@ export async function launch(options: LaunchOptions): Promise<number> {
       print(postgres.url);
     }
     const natsUrl = selected.some((service) => service.events) ? await startNatsIfPossible() : undefined;
-    const servers: LocalServers = { databaseUrl: postgres?.url, natsUrl };
+    if (options.xds) {
+      const dataDir = join(options.root, ".lattice", "xds");
+      step(`starting the xDS control plane (xds/, serving every declared service; ${relative(options.root, dataDir)})`);
+      xds = await startXds(options.root, declarations, dataDir);
+      print(`xDS ${xds.xdsAddress}, API http://${xds.apiAddress}`);
+    }
+    const servers: LocalServers = {
+      databaseUrl: postgres?.url,
+      natsUrl,
+      xdsBootstrap: xds?.bootstrap,
+      xdsApi: xds ? `http://${xds.apiAddress}` : undefined,
+    };
 
     if (signalled === 0) {
       step(`starting ${selected.map((service) => service.name).join(", ")}`);

@@ -9,13 +9,18 @@ export interface LocalServers {
   readonly databaseUrl?: string;
   /** nats:// URL of the local nats-server (JetStream on). */
   readonly natsUrl?: string;
+  /** The bootstrap of the local xDS control plane, when services find each other through it (`--xds`). */
+  readonly xdsBootstrap?: string;
+  /** Its HTTP API, e.g. "http://127.0.0.1:18001". */
+  readonly xdsApi?: string;
 }
 
 /**
  * The settings `npm start` gives one service, derived from its declaration alone: listen addresses on 127.0.0.1
  * with its declared ports; DATABASE_URL when it declares a database; NATS_URL when it declares events and NATS
  * runs (without it, events wait in the outbox); and `<PEER>_SERVICE_ADDRESS=127.0.0.1:<peer's gRPC port>` for each
- * service it calls, whether that peer was started or not. Throws when a call names an undeclared service or a
+ * service it calls, whether that peer was started or not — or, with a local xDS control plane, `xds:///<peer>` and
+ * the bootstrap in GRPC_XDS_BOOTSTRAP_CONFIG. Throws when a call names an undeclared service or a
  * database is declared but `servers` has none.
  */
 export function serviceEnv(
@@ -38,8 +43,9 @@ export function serviceEnv(
   for (const peer of service.calls) {
     const declared = declarations.find((candidate) => candidate.name === peer);
     if (!declared) throw new Error(`${service.name} calls "${peer}", which is not a declared service`);
-    env[peerAddressVariable(peer)] = `${LOCAL_HOST}:${declared.ports.grpc}`;
+    env[peerAddressVariable(peer)] = servers.xdsBootstrap ? `xds:///${peer}` : `${LOCAL_HOST}:${declared.ports.grpc}`;
   }
+  if (servers.xdsBootstrap && service.calls.length > 0) env.GRPC_XDS_BOOTSTRAP_CONFIG = servers.xdsBootstrap;
   return env;
 }
 
@@ -58,6 +64,8 @@ export function launcherOwnedKeys(service: ServiceDeclaration): string[] {
     "DATABASE_URL",
     "DATABASE_SCHEMA",
     "NATS_URL",
+    "GRPC_XDS_BOOTSTRAP",
+    "GRPC_XDS_BOOTSTRAP_CONFIG",
     ...service.calls.map(peerAddressVariable),
   ];
 }

@@ -1,7 +1,7 @@
 import type { ServiceDeclaration } from "@lattice/kit";
 
 /** What `npm start -- --help` prints. */
-export const START_USAGE = `usage: npm start [-- --only <service>...]
+export const START_USAGE = `usage: npm start [-- [--xds] [--only <service>...]]
 
 Starts every declared service (services/*/package.json with a "lattice" block) on 127.0.0.1, with the embedded
 PostgreSQL when one of them declares a database and nats-server (JetStream) when one declares events.
@@ -9,6 +9,10 @@ PostgreSQL when one of them declares a database and nats-server (JetStream) when
   --only <service>...  start only these services (and the servers they need). The services they call are not
                        started: their <PEER>_SERVICE_ADDRESS still points at 127.0.0.1:<peer's gRPC port>, so calls
                        reach a peer started by another run, or fail with UNAVAILABLE.
+  --xds                services find each other through xDS: the repository's control plane (xds/, built with Go
+                       once) serves every declared service at its local port, and callers use xds:///<service>
+                       targets; change what it serves while they run by editing .lattice/xds/services.json or
+                       through its HTTP API (printed at start)
   --help               this text
 
 Environment: NATS_URL uses that NATS server instead of starting one; NATS_SERVER names the nats-server binary
@@ -23,17 +27,23 @@ export class UsageError extends Error {
 export interface StartArguments {
   /** Services to start; empty means all. */
   readonly only: readonly string[];
+  /** Discovery through the local xDS control plane instead of fixed addresses. */
+  readonly xds: boolean;
   readonly help: boolean;
 }
 
-/** Parses `--only a b`, `--only a,b`, `--only=a` (repeatable) and `--help`; throws UsageError for anything else. */
+/** Parses `--only a b`, `--only a,b`, `--only=a` (repeatable), `--xds` and `--help`; throws UsageError for anything else. */
 export function parseStartArguments(argv: readonly string[]): StartArguments {
   const only: string[] = [];
   let help = false;
+  let xds = false;
   let collecting = false;
   for (const arg of argv) {
     if (arg === "--help" || arg === "-h") {
       help = true;
+      collecting = false;
+    } else if (arg === "--xds") {
+      xds = true;
       collecting = false;
     } else if (arg === "--only") {
       collecting = true;
@@ -47,7 +57,7 @@ export function parseStartArguments(argv: readonly string[]): StartArguments {
     }
   }
   if (collecting && only.length === 0) throw new UsageError("--only needs at least one service name");
-  return { only, help };
+  return { only, xds, help };
 }
 
 function splitNames(list: string): string[] {

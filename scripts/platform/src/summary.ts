@@ -34,9 +34,13 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
       ),
     ),
   ];
-  if (servers.databaseUrl || servers.natsUrl) lines.push("");
+  if (servers.databaseUrl || servers.natsUrl || servers.xdsApi) lines.push("");
   if (servers.databaseUrl) lines.push(`  PostgreSQL  ${servers.databaseUrl}  (embedded; one schema per service)`);
   if (servers.natsUrl) lines.push(`  NATS        ${servers.natsUrl}  (JetStream)`);
+  if (servers.xdsApi)
+    lines.push(
+      `  xDS         ${servers.xdsApi}/v1/config  (callers use xds:///<service>; PUT /v1/services/<name> to change one)`,
+    );
   lines.push("", "Try (from this folder):", ...exampleCalls(services));
   const first = services[0];
   if (first) {

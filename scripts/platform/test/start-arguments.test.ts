@@ -5,7 +5,7 @@ import { all } from "./support.js";
 
 describe("npm start arguments", () => {
   it("takes --only with names after it, comma lists and --only=", () => {
-    assert.deepEqual(parseStartArguments([]), { only: [], help: false });
+    assert.deepEqual(parseStartArguments([]), { only: [], xds: false, help: false });
     assert.deepEqual(parseStartArguments(["--only", "order", "user"]).only, ["order", "user"]);
     assert.deepEqual(parseStartArguments(["--only", "order,user", "--only=greeter"]).only, [
       "order",

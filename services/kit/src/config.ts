@@ -32,8 +32,12 @@ export const baseConfigSchema = z.object({
   SHUTDOWN_DRAIN_MS: millis(5_000),
   /** Then stop accepting and let in-flight calls finish for at most this long before cancelling them. */
   SHUTDOWN_TIMEOUT_MS: millis(20_000),
-  /** Without a mesh, closing connections after this age makes DNS-balanced clients spread onto new pods. */
-  GRPC_MAX_CONNECTION_AGE_MS: millis(300_000),
+  /**
+   * Without a mesh, closing connections after this age (±10% jitter) makes DNS-balanced clients re-resolve and
+   * spread onto new pods: a new replica gets calls from every client within about 1.1 x this (see
+   * docs/resilience.md). 30 s: reconnecting costs little; at 300 s a scaled-up pod sat idle for minutes.
+   */
+  GRPC_MAX_CONNECTION_AGE_MS: millis(30_000),
   GRPC_MAX_CONNECTION_AGE_GRACE_MS: millis(30_000),
   GRPC_KEEPALIVE_TIME_MS: millis(60_000),
   GRPC_KEEPALIVE_TIMEOUT_MS: millis(20_000),

@@ -88,6 +88,22 @@ export { createClient } from "./client/create-client.js";
 export type { ClientOptions, MethodCall, ServiceClient } from "./client/create-client.js";
 export type { CallOptions } from "./client/call-options.js";
 export type { LoadBalancingPolicy } from "./client/load-balancing.js";
+export {
+  DEFAULT_RETRY_SETTINGS,
+  retryabilityOf,
+  serviceConfigFor,
+  type Retryability,
+  type RetrySettings,
+} from "./client/retry-policy.js";
+export {
+  circuitBreakers,
+  DEFAULT_BREAKER_SETTINGS,
+  DEPENDENCY_FAILURES,
+  type BreakerSettings,
+  type CircuitBreakers,
+} from "./client/circuit-breaker.js";
+export { clientSettingKeys, type TargetClientSettings } from "./client/client-settings.js";
+export { contractRegistry } from "./contracts/registry.js";
 
 // Health
 export { LIVENESS, OVERALL, READINESS, HealthRegistry, ServingStatus } from "./health/health-registry.js";

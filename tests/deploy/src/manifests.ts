@@ -51,6 +51,7 @@ export interface Container {
   readonly securityContext?: Record<string, unknown>;
   readonly resources?: Record<string, unknown>;
   readonly restartPolicy?: string;
+  readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string; readonly readOnly?: boolean }[];
 }
 
 export interface PodSpec {
@@ -58,6 +59,7 @@ export interface PodSpec {
   readonly initContainers?: readonly Container[];
   readonly terminationGracePeriodSeconds?: number;
   readonly securityContext?: Record<string, unknown>;
+  readonly volumes?: readonly { readonly name: string; readonly configMap?: { readonly name: string } }[];
   readonly [field: string]: unknown;
 }
 

@@ -13,6 +13,7 @@ try {
     code = await launch({
       root: repositoryRoot,
       only: args.only,
+      xds: args.xds,
       env: process.env,
       terminal: process.stdout.isTTY,
       print: (line) => console.log(line),

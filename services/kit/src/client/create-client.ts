@@ -29,7 +29,12 @@ import type {
 import { methodInfo, type MethodInfo } from "../rpc/method.js";
 import { cancelOnAbort, earliest, toMetadata, type CallOptions } from "./call-options.js";
 import { ClientCallContext, NEVER_ABORTS } from "./client-call-context.js";
-import { loadBalancingOptions, type LoadBalancingPolicy } from "./load-balancing.js";
+import type { LoadBalancingPolicy } from "./load-balancing.js";
+import { circuitBreakers, type BreakerSettings } from "./circuit-breaker.js";
+import { enableXdsFor, isXdsTarget } from "./discovery.js";
+import { serviceConfigFor, type RetrySettings } from "./retry-policy.js";
+import { contractRegistry } from "../contracts/registry.js";
+import type { ClientMetrics } from "../metrics/client-metrics.js";
 
 export type UnaryCall<Req, Res> = (request: Req, options?: CallOptions) => Promise<Res>;
 export type ServerStreamCall<Req, Res> = (request: Req, options?: CallOptions) => AsyncIterable<Res>;
@@ -64,10 +69,26 @@ export type ServiceClient<D extends AnyServiceDefinition> = { readonly [K in key
 export interface ClientOptions {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
-  /** pick_first (grpc-js's default) or round_robin over every address the target resolves to. */
+  /** The name of the service called, for metric labels and messages (e.g. "payment"); the address by default. */
+  name?: string;
+  /**
+   * pick_first (grpc-js's default) or round_robin over every address the target resolves to. Ignored for xDS
+   * targets: the control plane chooses.
+   */
   loadBalancing?: LoadBalancingPolicy;
-  /** Deadline (ms from the start of a call) for calls that get none from their options or the call they serve. */
+  /** Deadline (ms) of unary and client-streaming calls that get none from their options or the call they serve. */
   defaultTimeoutMs?: number;
+  /** The same for server- and bidi-streaming calls. */
+  streamTimeoutMs?: number;
+  /**
+   * Retries (and hedging) of the methods their contracts say are safe to repeat, through the gRPC service config
+   * (gRFC A6; see serviceConfigFor). None when not given. xDS targets take their retry policy from the control plane.
+   */
+  retry?: RetrySettings;
+  /** A circuit breaker per method (see circuitBreakers); none when not given. */
+  breaker?: BreakerSettings;
+  /** Where the breakers' metrics go: the calling service's registry. */
+  metrics?: ClientMetrics;
   /**
    * Client interceptors, outermost first, after the kit's own (request-id forwarding). They see the request, the
    * call's context (headers to send, deadline, signal) and the response or error — the same Interceptor type as on
@@ -93,11 +114,24 @@ export function createClient<D extends AnyServiceDefinition>(
   options: ClientOptions = {},
 ): ServiceClient<D> {
   enableCallScope();
+  enableXdsFor(address);
+  const infos = Object.values(definition).map((def) => methodInfo(def.path, def.requestStream, def.responseStream));
   const client = new GrpcClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
-    ...(options.loadBalancing ? loadBalancingOptions(options.loadBalancing) : {}),
+    // After a connection fails or a server says GOAWAY, look the name up again within a second, not grpc-js's 30 s:
+    // after an outage the old addresses are gone, and a replica that drained has left the DNS records.
+    "grpc.dns_min_time_between_resolutions_ms": 1000,
+    ...serviceConfigOptions(address, infos, options),
     ...options.channelOptions,
   });
-  const interceptors = [forwardRequestIdInterceptor(), ...(options.interceptors ?? [])];
+  const target = options.name ?? address;
+  const breakers = options.breaker
+    ? circuitBreakers(target, options.breaker, { metrics: options.metrics, logger: options.logger })
+    : undefined;
+  const interceptors = [
+    forwardRequestIdInterceptor(),
+    ...(breakers ? [breakers.interceptor] : []),
+    ...(options.interceptors ?? []),
+  ];
   const methods: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(definition)) {
     if (key === "close" || key === "grpcClient") throw new Error(`method name "${key}" clashes with the client API`);
@@ -109,7 +143,24 @@ export function createClient<D extends AnyServiceDefinition>(
       ? (input: unknown, callOptions?: CallOptions) => lazyStream(() => start(input, callOptions))
       : start;
   }
-  return Object.assign(methods, { grpcClient: client, close: () => client.close() }) as ServiceClient<D>;
+  const close = () => {
+    breakers?.shutdown();
+    client.close();
+  };
+  return Object.assign(methods, { grpcClient: client, close }) as ServiceClient<D>;
+}
+
+/**
+ * The service config the channel starts with: balancing and retries. Set even without retries when a policy is
+ * given, and then the only one: TXT lookups for another are turned off. xDS targets get theirs from the control plane.
+ */
+function serviceConfigOptions(address: string, methods: readonly MethodInfo[], options: ClientOptions): ChannelOptions {
+  if (isXdsTarget(address) || (!options.retry && !options.loadBalancing)) return {};
+  const registry = options.retry ? contractRegistry() : undefined;
+  const config = registry
+    ? serviceConfigFor(methods, registry, options.retry, options.loadBalancing)
+    : { loadBalancingConfig: [{ [options.loadBalancing!]: {} }] };
+  return { "grpc.service_config": JSON.stringify(config), "grpc.service_config_disable_resolution": 1 };
 }
 
 /** The context of one client call, with the deadline, cancellation and logger it inherits from the call it serves. */
@@ -117,7 +168,8 @@ function callContext(method: MethodInfo, peer: string, call: CallOptions, client
   const parent = currentCall();
   const own = call.deadline ?? (call.timeoutMs === undefined ? undefined : new Date(Date.now() + call.timeoutMs));
   let deadline = earliest(own, parent?.deadline);
-  if (!deadline && client.defaultTimeoutMs !== undefined) deadline = new Date(Date.now() + client.defaultTimeoutMs);
+  const fallback = method.responseStream ? client.streamTimeoutMs : client.defaultTimeoutMs;
+  if (!deadline && fallback !== undefined) deadline = new Date(Date.now() + fallback);
   const parentSignal = parent?.signal;
   const signal =
     call.signal && parentSignal ? AbortSignal.any([call.signal, parentSignal]) : (call.signal ?? parentSignal);

@@ -1,12 +1,8 @@
-import type { ChannelOptions } from "@grpc/grpc-js";
 import type { BaseConfig } from "../config.js";
 
-export type LoadBalancingPolicy = BaseConfig["GRPC_LB_POLICY"];
-
 /**
- * Channel options choosing how a client spreads calls over the addresses its target resolves to, through the
- * service config grpc-js reads (the same JSON a resolver may supply; this one is the default when it supplies none).
+ * How a client spreads calls over the addresses its target resolves to: pick_first (one connection; behind a mesh
+ * proxy or a ClusterIP Service, which balance per request) or round_robin (every address of a `dns:///` target to a
+ * headless Service). GRPC_LB_POLICY sets it for a service's clients.
  */
-export function loadBalancingOptions(policy: LoadBalancingPolicy): ChannelOptions {
-  return { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ [policy]: {} }] }) };
-}
+export type LoadBalancingPolicy = BaseConfig["GRPC_LB_POLICY"];

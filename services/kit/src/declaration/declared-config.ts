@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clientConfigShape } from "../client/client-settings.js";
 import { baseConfigSchema } from "../config.js";
 import { databaseConfig } from "../db/open-database.js";
 import { outboxConfig } from "../outbox/start-relay.js";
@@ -8,8 +9,9 @@ import { peerAddressVariable, type ServiceDeclaration } from "./service-declarat
  * The configuration schema a declaration implies, on top of baseConfigSchema: its local ports as the port
  * defaults; DATABASE_URL (required) and DATABASE_SCHEMA (default: the declared schema) when it has a database;
  * NATS_URL (optional: without it events wait in the outbox) and OUTBOX_POLL_MS when it has events; and
- * <NAME>_SERVICE_ADDRESS (required gRPC target, e.g. "dns:///user:50051") for every service it calls. `own` adds
- * the service's own keys.
+ * <NAME>_SERVICE_ADDRESS (required gRPC target, e.g. "dns:///user:50051") for every service it calls, with the
+ * settings of its clients (deadlines, retries, circuit breakers: clientConfigShape). `own` adds the service's own
+ * keys.
  */
 export function declaredConfigSchema<S extends z.ZodRawShape>(declaration: ServiceDeclaration, own: S) {
   const base = baseConfigSchema.shape;
@@ -21,6 +23,7 @@ export function declaredConfigSchema<S extends z.ZodRawShape>(declaration: Servi
     ...(declaration.database ? databaseConfig(declaration.database.schema) : {}),
     ...(declaration.events ? outboxConfig : {}),
     ...peers,
+    ...(declaration.calls.length > 0 ? clientConfigShape(declaration.calls) : {}),
     ...own,
   });
 }

@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import { clientSettingsFor } from "../client/client-settings.js";
 import { createClient } from "../client/create-client.js";
+import { ClientMetrics } from "../metrics/client-metrics.js";
 import type { BaseConfig } from "../config.js";
 import { openDatabase } from "../db/open-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
@@ -40,9 +42,9 @@ export function setupContext<C extends BaseConfig>(
   releases: Releases,
 ): SetupContext<C> {
   const { declaration } = module;
-  const settings = config as C & Record<string, unknown>;
+  const settingsRecord = config as C & Record<string, unknown>;
   const setting = (key: string): string | undefined => {
-    const value = settings[key];
+    const value = settingsRecord[key];
     return typeof value === "string" ? value : undefined;
   };
   let database: Promise<Database> | undefined;
@@ -56,9 +58,16 @@ export function setupContext<C extends BaseConfig>(
     connect(definition, peer, options) {
       if (!declaration.calls.includes(peer))
         throw new Error(`${module.name} does not declare that it calls "${peer}" (lattice.calls in its package.json)`);
+      const settings = clientSettingsFor(settingsRecord, peer);
       const client = createClient(definition, setting(peerAddressVariable(peer))!, {
+        name: peer,
         loadBalancing: config.GRPC_LB_POLICY,
         logger,
+        metrics: ClientMetrics.of(server.metrics.registry),
+        defaultTimeoutMs: settings.timeoutMs,
+        streamTimeoutMs: settings.streamTimeoutMs,
+        retry: settings.retry,
+        breaker: settings.breaker,
         ...options,
       });
       releases.add(() => client.close());
@@ -85,7 +94,7 @@ export function setupContext<C extends BaseConfig>(
         const stop = await startOutboxRelay({
           pool,
           natsUrl: setting("NATS_URL"),
-          pollMs: Number(settings["OUTBOX_POLL_MS"]),
+          pollMs: Number(settingsRecord["OUTBOX_POLL_MS"]),
           stream: publishes.stream,
           subjects: streamSubjects(publishes.events),
           logger,
