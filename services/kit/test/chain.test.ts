@@ -1,36 +1,24 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GrpcError, Status, defineService, type Interceptor, type ServiceImplementation } from "@lattice/kit";
-import { grpcErrorOf, startTestService, testDeclaration } from "@lattice/kit/testing";
+import { GrpcError, Status, type Interceptor } from "@lattice/kit";
+import { grpcErrorOf, startTestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
+import { greeterModule, type Greeter } from "./support/test-greeter.js";
 
-type Greeter = ServiceImplementation<typeof GreeterServiceService>;
-
-/** A greeter whose Greet behaves as the test says; the other methods are simple. */
+/** A greeter whose Greet behaves as the test says and whose ListGreetings fails at its third message. */
 function moduleWith(greet: Greeter["greet"]) {
-  const impl: Greeter = {
-    greet,
-    async *listGreetings(request) {
-      for (let i = 1; i <= request.count; i++) {
-        if (i === 3) throw new Error("exploded at 3");
-        yield { message: `m${i}`, language: Language.LANGUAGE_UNSPECIFIED, sequence: i };
-      }
+  return greeterModule(
+    {
+      greet,
+      async *listGreetings(request) {
+        for (let i = 1; i <= request.count; i++) {
+          if (i === 3) throw new Error("exploded at 3");
+          yield { message: `m${i}`, language: Language.LANGUAGE_UNSPECIFIED, sequence: i };
+        }
+      },
     },
-    async recordGreetings(requests) {
-      let count = 0;
-      for await (const _ of requests) count++;
-      return { count, distinctCount: count, message: "" };
-    },
-    async *chatGreetings(requests) {
-      for await (const r of requests) yield { message: r.name, language: Language.LANGUAGE_UNSPECIFIED };
-    },
-  };
-  return defineService({
-    declaration: testDeclaration("chain-test", { grpcServices: ["lattice.greeter.v1.GreeterService"] }),
-    setup({ server }) {
-      server.addService(GreeterServiceService, impl);
-    },
-  });
+    { name: "chain-test" },
+  );
 }
 
 describe("recovery", () => {
