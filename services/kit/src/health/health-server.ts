@@ -2,6 +2,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import { adaptService } from "../rpc/adapt-service.js";
 import { grpcAddress } from "../server/address.js";
+import { keepRequestBytes } from "../validation/request-bytes.js";
 import type { HealthRegistry } from "./health-registry.js";
 import { healthService, HealthService } from "./health-service.js";
 
@@ -26,7 +27,7 @@ export interface HealthServer {
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const server = new Server();
   server.addService(
-    HealthService,
+    keepRequestBytes(HealthService),
     adaptService(HealthService, healthService(options.health), { interceptors: [], logger: options.logger }),
   );
   const target = grpcAddress(options.host, options.port);
