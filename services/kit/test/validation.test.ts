@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { ClientHttp2Session } from "node:http2";
-import { GrpcError, Status } from "@lattice/kit";
+import { GrpcError, Status, ValidationError } from "@lattice/kit";
 import { STATUS_DETAILS_KEY } from "@lattice/kit/internal";
 import {
   collect,
@@ -166,5 +166,41 @@ describe("contract validation in the kit", () => {
       error.detail("BadRequest")?.fieldViolations.map((v) => [v.field, v.reason]),
       [["count", "int32.gte_lte"]],
     );
+  });
+});
+
+describe("what errors echo is bounded", () => {
+  it("answers a handler error that quotes a 200 KB field with its code, not a client hanging until its deadline", async () => {
+    const huge = "p".repeat(200_000);
+    await using service = await startTestService(
+      greeterModule({
+        greet() {
+          throw new ValidationError(
+            Array.from({ length: 500 }, (_, i) => ({
+              field: `update_mask.paths[${i}]`,
+              description: `unknown: ${huge}`,
+            })),
+          );
+        },
+      }),
+    );
+    const started = performance.now();
+    const error = await grpcErrorOf(
+      service
+        .client(GreeterServiceService, { defaultTimeoutMs: 20_000 })
+        .greet({ name: "Ada", language: Language.LANGUAGE_UNSPECIFIED }),
+    );
+    assert.equal(error.code, Status.INVALID_ARGUMENT, error.message);
+    assert.ok(performance.now() - started < 5_000, "the client waited for its deadline");
+    assert.ok(Buffer.byteLength(error.message) <= 1024, `message of ${Buffer.byteLength(error.message)} bytes`);
+    const violations = error.detail("BadRequest")?.fieldViolations ?? [];
+    assert.ok(violations.length >= 1 && violations.length <= 16, `${violations.length} violations`);
+    assert.equal(violations[0]?.field, "update_mask.paths[0]");
+    assert.ok(violations.every((v) => Buffer.byteLength(v.description) <= 200));
+    const trailer = error.metadata.get(STATUS_DETAILS_KEY)[0];
+    assert.ok(trailer instanceof Buffer && trailer.length <= 2048);
+    // The log line is bounded the same way.
+    const line = service.logs.find((l) => l.msg === "finished call");
+    assert.ok(line && typeof line["grpc.error"] === "string" && Buffer.byteLength(line["grpc.error"]) <= 1024);
   });
 });
