@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import { ServerMetrics } from "../metrics/server-metrics.js";
 import { reflectionServices } from "../reflection/reflection.js";
 import { adaptService } from "../rpc/adapt-service.js";
+import { applyGrpcJsPatches } from "../rpc/grpc-js-patches.js";
 import type { AnyServiceDefinition } from "../rpc/definition.js";
 import type { ServiceImplementation } from "../rpc/implementation.js";
 import { methodInfo } from "../rpc/method.js";
@@ -80,6 +81,7 @@ export class LatticeServer {
       selectMethods(traffic, validationInterceptor()),
     ];
     this.added.push(...(options.interceptors ?? []));
+    applyGrpcJsPatches(); // long deadlines, compressed flags: see rpc/grpc-js-patches.ts
     this.grpc = new Server(channelOptions(this.config));
   }
 
