@@ -4,3 +4,4 @@ export * from "./database.js";
 export * from "./wait.js";
 export * from "./declaration.js";
 export * from "./raw-call.js";
+export * from "./fuzz.js";
