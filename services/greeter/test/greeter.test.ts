@@ -8,10 +8,8 @@ async function* from<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
 }
 
-function violations(error: unknown): string[] {
-  assert.ok(error instanceof ValidationError);
-  return error.violations.map((v) => `${v.field}: ${v.description}`);
-}
+// The field rules (name, count, interval, language) are the contract's, enforced by the kit: test/rpc.test.ts
+// checks them through real calls.
 
 describe("greet", () => {
   it("greets in every language, English by default, with the name trimmed", () => {
@@ -20,18 +18,6 @@ describe("greet", () => {
     assert.equal(greet("Ada", "es").message, "¡Hola, Ada!");
     assert.equal(greet("Ada", "de").message, "Hallo, Ada!");
     assert.equal(greet("Ada", "ja").message, "こんにちは、Adaさん！");
-  });
-
-  it("rejects empty and oversize names, counting characters rather than UTF-16 units", () => {
-    assert.throws(
-      () => greet(" \t"),
-      (e) => violations(e)[0] === "name: must not be empty",
-    );
-    assert.throws(
-      () => greet("a".repeat(101)),
-      (e) => violations(e)[0] === "name: must be at most 100 characters",
-    );
-    assert.equal(greet("😀".repeat(100)).message, `Hello, ${"😀".repeat(100)}!`);
   });
 });
 
@@ -48,20 +34,6 @@ describe("listGreetings", () => {
         [5, "ja"],
         [6, "en"],
       ],
-    );
-  });
-
-  it("reports every bad field before streaming anything", () => {
-    assert.throws(
-      () => listGreetings({ name: "", count: 0, intervalMs: 10_001 }, new AbortController().signal),
-      (e) => {
-        assert.deepEqual(violations(e), [
-          "name: must not be empty",
-          "count: must be between 1 and 1000000",
-          "interval: must be between 0 and 10s",
-        ]);
-        return true;
-      },
     );
   });
 
@@ -86,13 +58,6 @@ describe("recordGreetings", () => {
     });
     assert.equal((await recordGreetings(from(["Ada", "Grace"]))).message, "Hello, Ada and Grace!");
     assert.deepEqual(await recordGreetings(from([])), { count: 0, distinctCount: 0, message: "" });
-  });
-
-  it("says which message was bad", async () => {
-    await assert.rejects(recordGreetings(from(["Ada", " "])), (e) => {
-      assert.deepEqual(violations(e), ["name: message 2: must not be empty"]);
-      return true;
-    });
   });
 
   it("caps how many distinct names one stream can make it hold", async () => {

@@ -59,6 +59,24 @@ describe("greeter errors", () => {
         [["name", description]],
       );
     }
+    // Characters, not UTF-16 units: 100 emoji are 200 units and still a valid name.
+    const emoji = "😀".repeat(100);
+    assert.equal(
+      (await greeter.greet({ name: emoji, language: Language.LANGUAGE_UNSPECIFIED })).message,
+      `Hello, ${emoji}!`,
+    );
+  });
+
+  it("says which message of a RecordGreetings stream was bad", async () => {
+    await using service = await startTestService(greeterModule);
+    const error = await failure(
+      service.client(GreeterServiceService).recordGreetings([{ name: "Ada" }, { name: " " }]),
+    );
+    assert.equal(error.code, Status.INVALID_ARGUMENT);
+    assert.deepEqual(
+      error.detail("BadRequest")?.fieldViolations.map((v) => [v.field, v.description]),
+      [["name", "message 2: must not be empty"]],
+    );
   });
 
   it("rejects a language number the contract does not define", async () => {
@@ -84,8 +102,11 @@ describe("greeter errors", () => {
     );
     assert.equal(received.length, 0);
     assert.deepEqual(
-      error.detail("BadRequest")?.fieldViolations.map((v) => v.field),
-      ["count", "interval"],
+      error.detail("BadRequest")?.fieldViolations.map((v) => [v.field, v.description]),
+      [
+        ["count", "must be greater than or equal to 1 and less than or equal to 1000000"],
+        ["interval", "must be greater than or equal to 0s and less than or equal to 10s"],
+      ],
     );
   });
 

@@ -122,3 +122,7 @@ export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.
 export { resourceName, UUID_PATTERN, type ResourceName, type ResourceNameOptions } from "./names/resource-name.js";
 export { pageTokenOf, parsePageToken } from "./paging/page-token.js";
 export { codePointLength } from "./validation/text.js";
+
+// Contract validation
+export { validationInterceptor, type ValidationOptions } from "./validation/validation-interceptor.js";
+export { Contract } from "./validation/contract.js";

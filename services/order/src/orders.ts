@@ -65,9 +65,6 @@ export interface OrderRepository {
   watch(id: string, signal: AbortSignal): AsyncGenerator<Order>;
 }
 
-const SKU = /^[\w.-]{1,64}$/;
-const CURRENCY = /^[A-Z]{3}$/;
-
 export class Orders {
   constructor(
     private readonly repository: OrderRepository,
@@ -78,11 +75,11 @@ export class Orders {
 
   /**
    * Records the order of the user named `user` ("users/{id}") PENDING, charges it, and returns it PAID or
-   * PAYMENT_FAILED. A bad user name and bad items are reported together.
+   * PAYMENT_FAILED. The contract's field rules (user name, 1 to 100 items, SKUs, quantities, currency codes,
+   * positive prices) hold here; the order's own rules are checked first, before anyone is asked.
    */
   async create(user: string, items: readonly OrderItem[]): Promise<Order> {
-    const violation = userName.violation(user, "user");
-    const total = checkItems(items, violation ? [violation] : []);
+    const total = checkItems(items);
     const userId = userName.parse(user, "user");
     if (!(await this.users.exists(userId))) throw new NotFoundError("user", user);
 
@@ -123,9 +120,8 @@ export class Orders {
     return order;
   }
 
+  /** A page of `pageSize` orders (0 means 50) after position `after`. */
   list(userId: string, pageSize: number, after: number | undefined) {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 1000)
-      throw new ValidationError([{ field: "page_size", description: "must be between 0 and 1000" }]);
     return this.repository.list(userId, pageSize || 50, after);
   }
 
@@ -169,25 +165,22 @@ export class Orders {
   }
 }
 
-/** Validates an order's items; returns their total, or throws with `violations` and those found. */
-function checkItems(items: readonly OrderItem[], violations: FieldViolation[]): Money {
-  if (items.length < 1 || items.length > 100)
-    violations.push({ field: "items", description: "must hold 1 to 100 items" });
+export const UNIT_PRICE_MAX_MINOR = 10_000_000;
+
+/**
+ * The order's own rules on its items: unit prices within what one order may charge, one currency for the whole
+ * order. Returns the total, or throws with every violation.
+ */
+function checkItems(items: readonly OrderItem[]): Money {
+  const violations: FieldViolation[] = [];
   const currencies = new Set<string>();
   let total = 0;
   items.forEach((item, i) => {
-    if (!SKU.test(item.sku))
-      violations.push({ field: `items[${i}].sku`, description: "must be 1 to 64 letters, digits, '.', '-' or '_'" });
-    if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > 1000)
-      violations.push({ field: `items[${i}].quantity`, description: "must be between 1 and 1000" });
-    if (!CURRENCY.test(item.unitPrice.currencyCode))
-      violations.push({ field: `items[${i}].unit_price.currency_code`, description: "must be an ISO 4217 code" });
-    if (
-      !Number.isInteger(item.unitPrice.amountMinor) ||
-      item.unitPrice.amountMinor < 1 ||
-      item.unitPrice.amountMinor > 10_000_000
-    )
-      violations.push({ field: `items[${i}].unit_price.amount_minor`, description: "must be between 1 and 10000000" });
+    if (item.unitPrice.amountMinor > UNIT_PRICE_MAX_MINOR)
+      violations.push({
+        field: `items[${i}].unit_price.amount_minor`,
+        description: `must be at most ${UNIT_PRICE_MAX_MINOR}`,
+      });
     currencies.add(item.unitPrice.currencyCode);
     total += item.quantity * item.unitPrice.amountMinor;
   });

@@ -107,6 +107,27 @@ for (const database of testDatabases())
       });
     });
 
+    it("keeps a WatchOrder stream open under a deadline 30 days out until the order settles", async () => {
+      const { users, orders } = clients();
+      const { user: grace } = await users.createUser({
+        user: { name: "", email: "grace.watch@example.org", displayName: "Grace", etag: "" },
+      });
+      const creating = orders.createOrder({ user: grace!.name, items: [item] });
+      const pendingName = await eventually(async () => {
+        const name = (await orders.listOrders({ user: grace!.name, pageSize: 10, pageToken: "" })).orders[0]?.name;
+        assert.ok(name, "the order is not recorded yet");
+        return name;
+      });
+      // Past 2^31 ms (24.8 days): grpc-js used to expire such a call at once (see the kit's grpc-js patches).
+      const deadline = new Date(Date.now() + 30 * 86_400_000);
+      const watched = await collect(orders.watchOrder({ name: pendingName }, { deadline }));
+      await creating;
+      assert.deepEqual(
+        watched.map((r) => r.order!.state),
+        [OrderState.ORDER_STATE_PENDING, OrderState.ORDER_STATE_PAID],
+      );
+    });
+
     it("answers an unknown user with NOT_FOUND and charges nothing", async () => {
       const { orders } = clients();
       const before = await paymentRows();

@@ -186,33 +186,12 @@ describe("order rules: create", () => {
     assert.equal(payments.charges.length, 0);
   });
 
-  it("reports a bad user name and bad items together, before asking anyone", async () => {
-    const { orders, repository, payments, users } = setup();
-    const bad: OrderItem = { sku: "", quantity: 0, unitPrice: { currencyCode: "eur", amountMinor: 0 } };
-    await assert.rejects(orders.create("people/1", [bad]), (error) => {
-      assert.deepEqual(fields(error), [
-        "user",
-        "items[0].sku",
-        "items[0].quantity",
-        "items[0].unit_price.currency_code",
-        "items[0].unit_price.amount_minor",
-      ]);
-      return true;
-    });
-    assert.deepEqual(users.asked, []);
-    assert.equal(repository.rows.size, 0);
-    assert.equal(payments.charges.length, 0);
-  });
-
-  it("requires 1 to 100 items, in one currency, each within its bounds", async () => {
-    const { orders, payments } = setup();
+  it("requires one currency and unit prices within the order limit, before asking anyone", async () => {
+    // The contract's field rules (user name, 1 to 100 items, SKUs, quantities, currency codes, positive prices) are
+    // enforced by the kit before a request gets here: orders-e2e.integration.test.ts checks them through real calls.
+    const { orders, payments, users } = setup();
     const cases: [readonly OrderItem[], string[]][] = [
-      [[], ["items"]],
-      [Array.from({ length: 101 }, () => book), ["items"]],
       [[book, { ...pen, unitPrice: { currencyCode: "USD", amountMinor: 300 } }], ["items"]],
-      [[{ ...book, sku: "a b" }], ["items[0].sku"]],
-      [[book, { ...pen, quantity: 1001 }], ["items[1].quantity"]],
-      [[{ ...pen, quantity: 1.5 }], ["items[0].quantity"]],
       [[{ ...pen, unitPrice: { currencyCode: "EUR", amountMinor: 10_000_001 } }], ["items[0].unit_price.amount_minor"]],
     ];
     for (const [items, expected] of cases)
@@ -221,6 +200,7 @@ describe("order rules: create", () => {
         return true;
       });
     assert.equal(payments.charges.length, 0);
+    assert.deepEqual(users.asked, []);
     // The bounds themselves are allowed.
     const edge = await orders.create(`users/${ADA}`, [
       { sku: "x".repeat(64), quantity: 1000, unitPrice: { currencyCode: "EUR", amountMinor: 10_000_000 } },
@@ -257,17 +237,6 @@ describe("order rules: get and list", () => {
     const all = await orders.list(ADA, 0, undefined);
     assert.equal(all.orders.length, 5, "page_size 0 means the default page, not an empty one");
     assert.equal(all.after, undefined);
-  });
-
-  it("accepts page_size 0 to 1000 and rejects anything else", async () => {
-    const { orders } = setup();
-    for (const pageSize of [-1, 1001, 2.5, Number.NaN])
-      assert.throws(
-        () => orders.list(ADA, pageSize, undefined),
-        (error: unknown) => fields(error).join() === "page_size",
-        String(pageSize),
-      );
-    assert.deepEqual((await orders.list(ADA, 1000, undefined)).orders, []);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Status, type Pool } from "@lattice/kit";
 import {
   dropSchema,
@@ -13,6 +14,9 @@ import {
   testPool,
   uniqueSchema,
   type TestService,
+  grpcFrame,
+  rawCall,
+  rawConnection,
 } from "@lattice/kit/testing";
 import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
@@ -37,7 +41,12 @@ async function paymentService(env: Record<string, string> = {}, url = testDataba
   started.push({ service, schema, pool, url });
   const count = async (table: string) =>
     Number((await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`)).rows[0]!.count);
-  return { client: service.client(PaymentServiceService, { defaultTimeoutMs: 10_000 }), pool, count };
+  return {
+    client: service.client(PaymentServiceService, { defaultTimeoutMs: 10_000 }),
+    pool,
+    count,
+    address: service.grpcAddress,
+  };
 }
 
 const eur = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
@@ -98,6 +107,35 @@ for (const database of testDatabases())
       assert.equal(await count("outbox"), 0);
     });
 
+    it("answers an amount_minor of 2^60 with INVALID_ARGUMENT naming the field, not INTERNAL, charging nothing", async () => {
+      // ts-proto's decoder (int64 as JS numbers) throws beyond 2^53; grpc-js used to answer INTERNAL "Error
+      // deserializing request" before the service's range check could run.
+      const { count, address } = await paymentService({}, database.url);
+      const money = new BinaryWriter()
+        .tag(1, WireType.LengthDelimited)
+        .string("EUR")
+        .tag(2, WireType.Varint)
+        .int64(2n ** 60n);
+      const request = new BinaryWriter()
+        .tag(1, WireType.LengthDelimited)
+        .string("orders/big-1")
+        .tag(2, WireType.LengthDelimited)
+        .bytes(money.finish())
+        .tag(3, WireType.LengthDelimited)
+        .string("big-1")
+        .finish();
+      const session = rawConnection(address);
+      try {
+        const result = await rawCall(session, "/lattice.payment.v1.PaymentService/Charge", grpcFrame(request));
+        assert.equal(result.code, Status.INVALID_ARGUMENT, result.message);
+        assert.match(result.message, /^amount\.amount_minor: must be between -9007199254740991 and 9007199254740991/);
+      } finally {
+        session.close();
+      }
+      assert.equal(await count("payments"), 0);
+      assert.equal(await count("outbox"), 0);
+    });
+
     it("answers bad input on every RPC with INVALID_ARGUMENT and field violations, writing nothing", async () => {
       const { client, count } = await paymentService({}, database.url);
       const cases = [
@@ -110,6 +148,17 @@ for (const database of testDatabases())
           ["amount.currency_code"],
         ],
         [client.charge({ order: "orders/1", idempotencyKey: "k" }), ["amount"]],
+        [client.charge({ order: "orders/1", amount: eur(-5), idempotencyKey: "k" }), ["amount.amount_minor"]],
+        [client.charge({ order: "orders/1", amount: eur(100_000_001), idempotencyKey: "k" }), ["amount.amount_minor"]],
+        [client.charge({ order: "orders/1", amount: eur(100), idempotencyKey: "k".repeat(129) }), ["idempotency_key"]],
+        [
+          client.charge({
+            order: "payments/0b7c3b8e-1c7e-4a59-9d1e-6f3f3c1e2a40",
+            amount: eur(100),
+            idempotencyKey: "k",
+          }),
+          ["order"],
+        ],
         [client.getPayment({ name: "payments/42" }), ["name"]],
         [client.refund({ name: "" }), ["name"]],
       ] as const;

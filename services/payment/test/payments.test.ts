@@ -159,20 +159,13 @@ describe("payment rules: charge", () => {
     assert.equal(processor.charges.length, 2);
   });
 
-  it("reports every bad field at once, charging nothing", async () => {
+  it("refuses an amount over the processor's limit, charging nothing", async () => {
+    // The contract's field rules (order name, currency, positive amount, idempotency key) are enforced by the kit
+    // before a request gets here: payment-service.integration.test.ts checks them through real calls.
     const { payments, processor, repository } = setup();
     const cases: [Parameters<Payments["charge"]>[0], string[]][] = [
-      [{ order: "order-1", amount: eur(0), idempotencyKey: "" }, ["order", "amount.amount_minor", "idempotency_key"]],
-      [
-        { order: ORDER, amount: { currencyCode: "euro", amountMinor: 5 }, idempotencyKey: "k" },
-        ["amount.currency_code"],
-      ],
       [{ order: ORDER, amount: undefined, idempotencyKey: "k" }, ["amount"]],
       [{ order: ORDER, amount: eur(AMOUNT_MAX_MINOR + 1), idempotencyKey: "k" }, ["amount.amount_minor"]],
-      [{ order: ORDER, amount: eur(-5), idempotencyKey: "k" }, ["amount.amount_minor"]],
-      [{ order: ORDER, amount: eur(1.5), idempotencyKey: "k" }, ["amount.amount_minor"]],
-      [{ order: ORDER, amount: eur(100), idempotencyKey: "k".repeat(129) }, ["idempotency_key"]],
-      [{ order: "payments/0b7c3b8e-1c7e-4a59-9d1e-6f3f3c1e2a40", amount: eur(100), idempotencyKey: "k" }, ["order"]],
     ];
     for (const [request, expected] of cases)
       await assert.rejects(payments.charge(request), (error) => {

@@ -1,12 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  AlreadyExistsError,
-  codePointLength,
-  ConflictError,
-  NotFoundError,
-  ValidationError,
-  type FieldViolation,
-} from "@lattice/kit";
+import { AlreadyExistsError, ConflictError, NotFoundError } from "@lattice/kit";
 import { userName } from "./names.js";
 
 /** A user as the business rules see it; the handler maps it to the contract. */
@@ -39,18 +32,18 @@ export interface UserRepository {
 
 export class EmailTakenError extends Error {}
 
-export const EMAIL_MAX_LENGTH = 254;
-export const DISPLAY_NAME_MAX_LENGTH = 100;
 export const PAGE_SIZE_DEFAULT = 50;
-export const PAGE_SIZE_MAX = 1000;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface UserChanges {
   email?: string;
   displayName?: string;
 }
 
-/** The user service's rules, over any repository. */
+/**
+ * The user service's rules, over any repository. The field rules (email and display name required and of bounded
+ * length, an email address, page sizes, update masks) are declared in user.proto and enforced by the kit before a
+ * request gets here; these are the rules that need the data: unique emails, versions.
+ */
 export class Users {
   constructor(
     private readonly repository: UserRepository,
@@ -58,8 +51,6 @@ export class Users {
   ) {}
 
   async create(input: { email: string; displayName: string }): Promise<User> {
-    const violations = [...checkEmail(input.email, "user.email"), ...checkDisplayName(input.displayName)];
-    if (violations.length > 0) throw new ValidationError(violations);
     const now = this.now();
     const user: User = {
       id: randomUUID(),
@@ -79,21 +70,13 @@ export class Users {
     return user;
   }
 
+  /** A page of `pageSize` users (0 means PAGE_SIZE_DEFAULT) after position `after`. */
   async list(pageSize: number, after: number | undefined): Promise<UserPage> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > PAGE_SIZE_MAX)
-      throw new ValidationError([{ field: "page_size", description: `must be between 0 and ${PAGE_SIZE_MAX}` }]);
     return this.repository.list(pageSize || PAGE_SIZE_DEFAULT, after);
   }
 
   /** Applies `changes`; with `expectedVersion`, fails with a conflict if the user changed since. */
   async update(id: string, changes: UserChanges, expectedVersion: number | undefined): Promise<User> {
-    const violations: FieldViolation[] = [];
-    if (changes.email === undefined && changes.displayName === undefined)
-      violations.push({ field: "update_mask", description: "must name at least one of email, display_name" });
-    if (changes.email !== undefined) violations.push(...checkEmail(changes.email, "user.email"));
-    if (changes.displayName !== undefined) violations.push(...checkDisplayName(changes.displayName));
-    if (violations.length > 0) throw new ValidationError(violations);
-
     const current = await this.get(id);
     if (expectedVersion !== undefined && expectedVersion !== current.version) throw staleEtag(id);
     const updated: User = {
@@ -135,22 +118,4 @@ export class Users {
 
 function staleEtag(id: string): ConflictError {
   return new ConflictError(`${userName.format(id)} was changed by someone else; read it again and retry`);
-}
-
-function checkEmail(email: string, field: string): FieldViolation[] {
-  const trimmed = email.trim();
-  if (trimmed.length === 0) return [{ field, description: "must not be empty" }];
-  if (trimmed.length > EMAIL_MAX_LENGTH)
-    return [{ field, description: `must be at most ${EMAIL_MAX_LENGTH} characters` }];
-  if (!EMAIL.test(trimmed)) return [{ field, description: "must be an email address" }];
-  return [];
-}
-
-function checkDisplayName(name: string): FieldViolation[] {
-  const trimmed = name.trim();
-  const field = "user.display_name";
-  if (trimmed.length === 0) return [{ field, description: "must not be empty" }];
-  if (codePointLength(trimmed) > DISPLAY_NAME_MAX_LENGTH)
-    return [{ field, description: `must be at most ${DISPLAY_NAME_MAX_LENGTH} characters` }];
-  return [];
 }

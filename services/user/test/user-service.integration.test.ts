@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Status } from "@lattice/kit";
 import {
   dropSchema,
   grpcErrorOf,
+  grpcFrame,
+  rawCall,
+  rawConnection,
   startTestService,
   testDatabases,
   uniqueSchema,
@@ -115,6 +119,69 @@ for (const database of testDatabases())
         );
       }
       assert.equal((await users.listUsers({ pageSize: 1000, pageToken: "" })).users.length, before);
+    });
+
+    it("refuses strings PostgreSQL cannot store (NUL) or would store corrupted (not UTF-8), naming the field", async () => {
+      const users = client();
+      const all = async () => (await users.listUsers({ pageSize: 1000, pageToken: "" })).users;
+      const { user: ada } = await users.createUser({
+        user: { name: "", email: "ada.nul@example.com", displayName: "Ada", etag: "" },
+      });
+      const before = await all();
+      const nul = "Ada\u0000Lovelace";
+      for (const [call, field] of [
+        [
+          users.createUser({ user: { name: "", email: "nul@example.com", displayName: nul, etag: "" } }),
+          "user.display_name",
+        ],
+        [
+          users.createUser({ user: { name: "", email: "n\u0000l@example.com", displayName: "N", etag: "" } }),
+          "user.email",
+        ],
+        [users.updateUser({ user: { ...ada!, displayName: nul }, updateMask: ["display_name"] }), "user.display_name"],
+      ] as const) {
+        const error = await grpcErrorOf(call);
+        assert.equal(error.code, Status.INVALID_ARGUMENT, error.message);
+        const violations = error.detail("BadRequest")?.fieldViolations ?? [];
+        assert.ok(
+          violations.some((v) => v.field === field && v.reason === "NUL_CHARACTER"),
+          JSON.stringify(violations),
+        );
+      }
+
+      // display_name as the bytes 41 64 ff fe: ts-proto would have made it "Ad\uFFFD\uFFFD" and stored that.
+      const user = new BinaryWriter()
+        .tag(2, WireType.LengthDelimited)
+        .string("utf8@example.com")
+        .tag(3, WireType.LengthDelimited)
+        .bytes(Buffer.from([0x41, 0x64, 0xff, 0xfe]))
+        .finish();
+      const request = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(user).finish();
+      const session = rawConnection(service.grpcAddress);
+      try {
+        const result = await rawCall(session, "/lattice.user.v1.UserService/CreateUser", grpcFrame(request));
+        assert.equal(result.code, Status.INVALID_ARGUMENT, result.message);
+        assert.match(result.message, /^user\.display_name: must be valid UTF-8/);
+      } finally {
+        session.close();
+      }
+      assert.deepEqual(await all(), before, "something was written");
+    });
+
+    it("answers an update_mask path of 200 KB with INVALID_ARGUMENT, promptly and without echoing it", async () => {
+      const users = client();
+      const { user } = await users.createUser({
+        user: { name: "", email: "mask@example.com", displayName: "Mask", etag: "" },
+      });
+      const started = performance.now();
+      const error = await grpcErrorOf(users.updateUser({ user, updateMask: ["x".repeat(200_000)] }));
+      assert.equal(error.code, Status.INVALID_ARGUMENT, error.message);
+      assert.ok(performance.now() - started < 4000, "the client waited for its deadline");
+      assert.deepEqual(
+        error.detail("BadRequest")?.fieldViolations.map((v) => v.field),
+        ["update_mask"],
+      );
+      assert.ok(error.message.length < 1024);
     });
 
     it("migrates idempotently: a second start on the same schema applies nothing", async () => {

@@ -126,15 +126,15 @@ protoc=("$venv/bin/python" -m grpc_tools.protoc)
 wkt_include="$("$venv/bin/python" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
 
 # --- Python: stubs ---------------------------------------------------------------------------------------------
-# Only the greeter: google.api, google.rpc and grpc.health come from googleapis-common-protos and
-# grpcio-health-checking.
+# The greeter and the protovalidate rules it imports (buf/validate, vendored under proto/): google.api, google.rpc
+# and grpc.health come from googleapis-common-protos and grpcio-health-checking.
 step="generating the Python stubs"
 say "python: generating stubs into .cache/interop/python-gen"
 rm -rf "$out/python-gen.tmp"
 mkdir -p "$out/python-gen.tmp"
 "${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
   --python_out="$out/python-gen.tmp" --grpc_python_out="$out/python-gen.tmp" \
-  "$greeter_proto"
+  "$greeter_proto" buf/validate/validate.proto
 rm -rf "$out/python-gen"
 mv "$out/python-gen.tmp" "$out/python-gen"
 
@@ -158,12 +158,17 @@ say "go: installing protoc-gen-go and protoc-gen-go-grpc into .cache/interop/bin
 step="generating the Go stubs"
 say "go: generating stubs into .cache/interop/go-src/gen/greeterv1"
 gopkg="$gomodule/gen/greeterv1"
+# The greeter's proto imports buf/validate/validate.proto for its field rules: its Go stubs are generated here too,
+# into a package of this module, so no protovalidate Go module is needed.
+validatepkg="$gomodule/gen/validate"
 "${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
   --plugin=protoc-gen-go="$GOBIN/protoc-gen-go" \
   --plugin=protoc-gen-go-grpc="$GOBIN/protoc-gen-go-grpc" \
   --go_out="$gosrc" --go_opt="module=$gomodule" --go_opt="M$greeter_proto=$gopkg" \
+  --go_opt="Mbuf/validate/validate.proto=$validatepkg" \
   --go-grpc_out="$gosrc" --go-grpc_opt="module=$gomodule" --go-grpc_opt="M$greeter_proto=$gopkg" \
-  "$greeter_proto"
+  --go-grpc_opt="Mbuf/validate/validate.proto=$validatepkg" \
+  "$greeter_proto" buf/validate/validate.proto
 
 step="building the Go client"
 say "go: building .cache/interop/go/greeter-interop"

@@ -16,6 +16,11 @@ export interface FieldViolation {
   /** Path to the field in the request, e.g. "name" or "items[2].quantity". */
   readonly field: string;
   readonly description: string;
+  /**
+   * Machine-readable kind of violation, sent as the BadRequest violation's `reason`: the protovalidate rule id for
+   * contract rules (e.g. "string.max_len"), or a kit reason such as "INVALID_UTF8". Empty when not given.
+   */
+  readonly reason?: string;
 }
 
 /** The input is wrong, whatever the state of the system: INVALID_ARGUMENT with BadRequest field violations. */
@@ -25,7 +30,12 @@ export class ValidationError extends DomainError {
   }
 
   toStatus(): GrpcError {
-    const fieldViolations = this.violations.map((v) => ({ ...v, reason: "", localizedMessage: undefined }));
+    const fieldViolations = this.violations.map((v) => ({
+      field: v.field,
+      description: v.description,
+      reason: v.reason ?? "",
+      localizedMessage: undefined,
+    }));
     return new GrpcError(Status.INVALID_ARGUMENT, this.message, [{ type: "BadRequest", value: { fieldViolations } }]);
   }
 }

@@ -1,5 +1,6 @@
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Status as RpcStatus } from "@lattice/proto/google/rpc/status";
+import { boundDetails, boundText, MAX_MESSAGE_BYTES, MAX_STATUS_BYTES } from "./bounds.js";
 import { anyToDetail, detailToAny, type ErrorDetail, type KnownDetailType } from "./details.js";
 import { Status, codeName } from "./status-codes.js";
 
@@ -48,20 +49,17 @@ export class GrpcError extends Error {
 
   /**
    * The grpc-js shape a server hands to a callback or stream: code, message, and as trailers this error's metadata,
-   * `trailer` (what the handler set) and the details.
+   * `trailer` (what the handler set) and the details. Whatever the error quotes is bounded here, for every error
+   * a server sends (errors/bounds.ts): the message to MAX_MESSAGE_BYTES, the google.rpc.Status with its details to
+   * MAX_STATUS_BYTES — strings and lists in details are cut first, then the last details dropped.
    */
   toServiceError(trailer?: Metadata): Partial<ServiceError> & Error {
     const metadata = this.metadata.clone();
     if (trailer) metadata.merge(trailer);
-    if (this.details.length > 0) {
-      const status = RpcStatus.encode({
-        code: this.code,
-        message: this.message,
-        details: this.details.map(detailToAny),
-      }).finish();
-      metadata.set(STATUS_DETAILS_KEY, Buffer.from(status));
-    }
-    return Object.assign(new Error(this.message), { code: this.code, details: this.message, metadata });
+    const message = boundText(this.message, MAX_MESSAGE_BYTES);
+    const status = this.details.length > 0 ? encodeStatus(this.code, message, this.details) : undefined;
+    if (status) metadata.set(STATUS_DETAILS_KEY, status);
+    return Object.assign(new Error(message), { code: this.code, details: message, metadata });
   }
 
   /** Rebuilds the error a server sent, decoding google.rpc details from the trailers when present. */
@@ -80,6 +78,20 @@ export class GrpcError extends Error {
     }
     return new GrpcError(error.code, message, details, { cause: error, metadata: error.metadata });
   }
+}
+
+/** The google.rpc.Status trailer within MAX_STATUS_BYTES: fewer list items, then fewer details, until it fits. */
+function encodeStatus(code: Status, message: string, details: readonly ErrorDetail[]): Buffer | undefined {
+  const encode = (kept: readonly ErrorDetail[]) =>
+    Buffer.from(RpcStatus.encode({ code, message, details: kept.map(detailToAny) }).finish());
+  for (let items = 16; items >= 1; items = Math.floor(items / 2)) {
+    let kept = boundDetails(details, items);
+    for (; kept.length > 0; kept = kept.slice(0, -1)) {
+      const status = encode(kept);
+      if (status.length <= MAX_STATUS_BYTES) return status;
+    }
+  }
+  return undefined;
 }
 
 /** True for the error objects grpc-js produces for a failed call (code, details, metadata). */

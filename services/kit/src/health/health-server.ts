@@ -1,7 +1,9 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import { adaptService } from "../rpc/adapt-service.js";
+import { applyGrpcJsPatches } from "../rpc/grpc-js-patches.js";
 import { grpcAddress } from "../server/address.js";
+import { keepRequestBytes } from "../validation/request-bytes.js";
 import type { HealthRegistry } from "./health-registry.js";
 import { healthService, HealthService } from "./health-service.js";
 
@@ -24,9 +26,10 @@ export interface HealthServer {
  * it stays up until the very end of a shutdown so probes see the drain instead of a refused connection.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  applyGrpcJsPatches();
   const server = new Server();
   server.addService(
-    HealthService,
+    keepRequestBytes(HealthService),
     adaptService(HealthService, healthService(options.health), { interceptors: [], logger: options.logger }),
   );
   const target = grpcAddress(options.host, options.port);

@@ -1,6 +1,7 @@
 import type { Level } from "pino";
 import type { Logger } from "../logger.js";
 import { Status, codeName } from "../errors/status-codes.js";
+import { boundText, MAX_MESSAGE_BYTES } from "../errors/bounds.js";
 import { statusOf } from "../errors/status-of.js";
 import type { Interceptor } from "./interceptor.js";
 import { whenFinished } from "./outcome.js";
@@ -61,7 +62,8 @@ export function loggingInterceptor(options: LoggingOptions = {}): Interceptor {
         "grpc.time_ms": Math.round((performance.now() - start) * 1000) / 1000,
         peer: ctx.peer,
       };
-      if (error instanceof Error) fields["grpc.error"] = error.message;
+      // Bounded as on the wire: a message may quote a huge request field.
+      if (error instanceof Error) fields["grpc.error"] = boundText(error.message, MAX_MESSAGE_BYTES);
       ctx.log[level](fields, "finished call");
     });
   };

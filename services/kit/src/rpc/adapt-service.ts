@@ -16,6 +16,9 @@ import type { AnyServiceDefinition } from "./definition.js";
 import type { ServiceImplementation } from "./implementation.js";
 import { methodInfo, type MethodInfo } from "./method.js";
 import { ServerCallContext } from "./server-call-context.js";
+import { Contract } from "../validation/contract.js";
+import { UndecodableRequest } from "../validation/request-bytes.js";
+import { undecodableError } from "../validation/request-validator.js";
 
 export interface AdaptOptions {
   interceptors: readonly Interceptor[];
@@ -75,17 +78,41 @@ function adaptMethod(method: MethodInfo, fn: AnyFunction, options: AdaptOptions)
 
 /**
  * The handler at the end of the chain. A call whose caller has gone did not succeed, even if the handler finished:
- * it ends CANCELLED or DEADLINE_EXCEEDED, and interceptors see that.
+ * it ends CANCELLED or DEADLINE_EXCEEDED, and interceptors see that. A request the deserializer could not decode
+ * (keepRequestBytes) never reaches the handler: when no validation interceptor answered it first, it is answered
+ * here, INVALID_ARGUMENT naming the field where the contract describes the method.
  */
 function terminal(method: MethodInfo, fn: AnyFunction): Next {
+  const decoded = method.requestStream ? rejectingUndecodable(method) : rejectUndecodable(method);
   if (!method.responseStream) {
     return async (input, ctx) => {
-      const response = await fn(input, ctx);
+      const response = await fn(decoded(input), ctx);
       if (ctx.cancelled) throw cancellationError(ctx);
       return response;
     };
   }
-  return async (input, ctx) => untilCancelled(fn(input, ctx) as AsyncIterable<unknown>, ctx);
+  return async (input, ctx) => untilCancelled(fn(decoded(input), ctx) as AsyncIterable<unknown>, ctx);
+}
+
+function rejectUndecodable(method: MethodInfo): (input: unknown) => unknown {
+  return (input) => {
+    if (input instanceof UndecodableRequest)
+      throw undecodableError(input, Contract.lattice().requestSchema(method.path));
+    return input;
+  };
+}
+
+function rejectingUndecodable(method: MethodInfo): (input: unknown) => unknown {
+  return (input) =>
+    (async function* () {
+      let position = 0;
+      for await (const request of input as AsyncIterable<unknown>) {
+        position++;
+        if (request instanceof UndecodableRequest)
+          throw undecodableError(request, Contract.lattice().requestSchema(method.path), position);
+        yield request;
+      }
+    })();
 }
 
 async function* untilCancelled(responses: AsyncIterable<unknown>, ctx: CallContext): AsyncGenerator {

@@ -11,9 +11,12 @@ import type { Logger } from "../logger.js";
 import { ServerMetrics } from "../metrics/server-metrics.js";
 import { reflectionServices } from "../reflection/reflection.js";
 import { adaptService } from "../rpc/adapt-service.js";
+import { applyGrpcJsPatches } from "../rpc/grpc-js-patches.js";
 import type { AnyServiceDefinition } from "../rpc/definition.js";
 import type { ServiceImplementation } from "../rpc/implementation.js";
 import { methodInfo } from "../rpc/method.js";
+import { keepRequestBytes } from "../validation/request-bytes.js";
+import { validationInterceptor } from "../validation/validation-interceptor.js";
 import { grpcAddress } from "./address.js";
 
 export type ServerConfig = Pick<
@@ -47,9 +50,11 @@ interface Registration {
  * A grpc-js server with the kit's spine: the interceptor chain around every method, gRPC health with real
  * statuses, reflection, connection management, and a shutdown that drains before it stops.
  *
- * The chain, outermost first: metrics → logging → recovery → what use() added → handler. Metrics and logging skip
- * health and reflection (selected with `not(infrastructureMethods)`): probes every few seconds are not traffic worth
- * a log line or a latency sample. Request ids need no interceptor: the call context makes one when it is first used.
+ * The chain, outermost first: metrics → logging → recovery → validation → what use() added → handler. Metrics,
+ * logging and validation skip health and reflection (selected with `not(infrastructureMethods)`): probes every few
+ * seconds are not traffic worth a log line or a latency sample. Validation enforces each method's contract (field
+ * rules declared in its .proto, and the rules every field gets) on the bytes the deserializer hook kept, so
+ * handlers and the interceptors added with use() see only valid requests. Request ids need no interceptor: the call context makes one when it is first used.
  */
 export class LatticeServer {
   readonly health = new HealthRegistry();
@@ -73,8 +78,10 @@ export class LatticeServer {
       selectMethods(traffic, metricsInterceptor(this.metrics)),
       selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS, logger: this.logger })),
       recoveryInterceptor(),
+      selectMethods(traffic, validationInterceptor()),
     ];
     this.added.push(...(options.interceptors ?? []));
+    applyGrpcJsPatches(); // long deadlines, compressed flags: see rpc/grpc-js-patches.ts
     this.grpc = new Server(channelOptions(this.config));
   }
 
@@ -122,7 +129,7 @@ export class LatticeServer {
       ...reflectionServices([...this.serviceNames, "grpc.health.v1.Health"]),
     ];
     for (const { definition, implementation } of services)
-      this.grpc.addService(definition, adaptService(definition, implementation, options));
+      this.grpc.addService(keepRequestBytes(definition), adaptService(definition, implementation, options));
 
     const target = grpcAddress(this.config.GRPC_HOST, this.config.GRPC_PORT);
     const port = await new Promise<number>((resolve, reject) =>

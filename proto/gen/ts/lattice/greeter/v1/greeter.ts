@@ -92,6 +92,7 @@ export function languageToJSON(object: Language): string {
 export interface GreetRequest {
   /** Who to greet: 1 to 100 characters, not only white space. */
   name: string;
+  /** Unspecified means English; a number this version does not define is refused. */
   language: Language;
 }
 
@@ -133,6 +134,7 @@ export interface RecordGreetingsResponse {
 export interface ChatGreetingsRequest {
   /** Who to greet: 1 to 100 characters, not only white space. */
   name: string;
+  /** Unspecified means English; a number this version does not define is refused. */
   language: Language;
 }
 

@@ -83,11 +83,11 @@ export function orderStateToJSON(object: OrderState): string {
 }
 
 export interface OrderItem {
-  /** Product identifier, 1 to 64 characters. */
+  /** Product identifier, 1 to 64 letters, digits, '.', '-' or '_'. */
   sku: string;
   /** 1 to 1,000. */
   quantity: number;
-  /** Price of one unit; every item of an order has the same currency. */
+  /** Price of one unit, at most 10,000,000 minor units; every item of an order has the same currency. */
   unitPrice?: Money | undefined;
 }
 
@@ -117,6 +117,7 @@ export interface CreateOrderResponse {
 }
 
 export interface GetOrderRequest {
+  /** "orders/{order_id}" */
   name: string;
 }
 
@@ -138,6 +139,7 @@ export interface ListOrdersResponse {
 }
 
 export interface CancelOrderRequest {
+  /** "orders/{order_id}" */
   name: string;
 }
 
@@ -146,6 +148,7 @@ export interface CancelOrderResponse {
 }
 
 export interface WatchOrderRequest {
+  /** "orders/{order_id}" */
   name: string;
 }
 

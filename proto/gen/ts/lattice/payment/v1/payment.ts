@@ -76,6 +76,7 @@ export function paymentStateToJSON(object: PaymentState): string {
 export interface Money {
   /** ISO 4217 code, e.g. "EUR". */
   currencyCode: string;
+  /** Positive. Each use bounds it further (a charge, a unit price). */
   amountMinor: number;
 }
 
@@ -94,7 +95,7 @@ export interface Payment {
 }
 
 export interface ChargeRequest {
-  /** "orders/{order_id}" */
+  /** "orders/{order_id}": the caller's resource, an id of 1 to 64 letters, digits, '-' or '_'. */
   order: string;
   /** Positive, at most 100,000,000 minor units. */
   amount?:

@@ -28,9 +28,9 @@ export const protobufFileName = "lattice/user/v1/user.proto";
 export interface User {
   /** Resource name, "users/{user_id}"; assigned by the server. */
   name: string;
-  /** Unique, compared case-insensitively; at most 254 characters. */
+  /** Unique, compared case-insensitively; at most 254 characters. Required. */
   email: string;
-  /** 1 to 100 characters. */
+  /** 1 to 100 characters, not only white space. Required. */
   displayName: string;
   createTime?: Date | undefined;
   updateTime?:
@@ -75,7 +75,7 @@ export interface ListUsersResponse {
 }
 
 export interface UpdateUserRequest {
-  /** user.name says which user; the fields named in update_mask are replaced. */
+  /** user.name says which user; the fields named in update_mask are replaced (and only those are validated). */
   user?:
     | User
     | undefined;

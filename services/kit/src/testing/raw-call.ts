@@ -1,0 +1,111 @@
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * gRPC calls below any client library: HTTP/2 requests whose headers and frames a test writes byte for byte, to
+ * send what well-behaved clients never do (bytes that are not the message they claim to be, a compressed flag
+ * without an encoding, odd timeouts and metadata). Loopback only, bounded by a timeout.
+ */
+
+export interface RawCallOptions {
+  /** Extra request headers (grpc-timeout, grpc-encoding, metadata), sent as given. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Gives up (and fails the promise) after this long; 10 s by default. */
+  readonly timeoutMs?: number;
+  /** Leave the request side open after the frames (for calls that should go on, such as long deadlines). */
+  readonly keepOpen?: boolean;
+}
+
+export interface RawCallResult {
+  /** grpc-status, from the trailers (or from the headers of a trailers-only answer); undefined if none came. */
+  readonly code: number | undefined;
+  /** grpc-message, percent-decoded. */
+  readonly message: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly trailers: IncomingHttpHeaders;
+  /** The response body: length-prefixed messages, as received. */
+  readonly body: Buffer;
+}
+
+/** One gRPC message as it travels in DATA frames: compressed flag, 4-byte big-endian length, bytes. */
+export function grpcFrame(message: Uint8Array, compressedFlag = 0): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt8(compressedFlag, 0);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** The messages of a response body (each without its prefix). */
+export function grpcMessages(body: Buffer): Buffer[] {
+  const messages: Buffer[] = [];
+  for (let at = 0; at + 5 <= body.length;) {
+    const length = body.readUInt32BE(at + 1);
+    messages.push(body.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return messages;
+}
+
+/** An HTTP/2 connection to a gRPC server at "host:port" (plaintext), for rawCall. */
+export function rawConnection(address: string): ClientHttp2Session {
+  const session = connect(`http://${address}`);
+  session.on("error", () => {
+    // Reported through the calls made on it.
+  });
+  return session;
+}
+
+/**
+ * POSTs `body` (already framed: see grpcFrame; several frames make a client stream) to `path` on `session`, ends
+ * the request side, and resolves with the status once the server ends the call.
+ */
+export async function rawCall(
+  session: ClientHttp2Session,
+  path: string,
+  body: Uint8Array,
+  options: RawCallOptions = {},
+): Promise<RawCallResult> {
+  const stream = session.request({
+    [constants.HTTP2_HEADER_METHOD]: "POST",
+    [constants.HTTP2_HEADER_PATH]: path,
+    [constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",
+    te: "trailers",
+    ...options.headers,
+  });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const chunks: Buffer[] = [];
+  let headers: IncomingHttpHeaders = {};
+  let trailers: IncomingHttpHeaders = {};
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.on("response", (h) => (headers = h));
+    stream.on("trailers", (t: IncomingHttpHeaders) => (trailers = t));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("close", () => resolve());
+    stream.on("error", reject);
+  });
+  if (options.keepOpen) stream.write(body);
+  else stream.end(body);
+  const stop = new AbortController();
+  const timeout = sleep(timeoutMs, undefined, { signal: stop.signal }).then(
+    () => {
+      stream.close(constants.NGHTTP2_CANCEL);
+      throw new Error(`no status for ${path} within ${timeoutMs} ms`);
+    },
+    () => undefined, // the call ended first
+  );
+  try {
+    await Promise.race([ended, timeout]);
+  } finally {
+    stop.abort();
+  }
+  const status = trailers["grpc-status"] ?? headers["grpc-status"];
+  const message = trailers["grpc-message"] ?? headers["grpc-message"];
+  return {
+    code: status === undefined ? undefined : Number(status),
+    message: typeof message === "string" ? decodeURIComponent(message) : "",
+    headers,
+    trailers,
+    body: Buffer.concat(chunks),
+  };
+}
