@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:net";
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -63,6 +64,34 @@ async function connectEngine(): Promise<ContainerRuntimeClient> {
   }
 }
 
+/**
+ * A TCP port free on every one of `hosts` (loopback addresses) right now, for replicas published on one port at
+ * several addresses (ServiceContainerOptions.grpcOn).
+ */
+export async function freeLoopbackPort(hosts: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await listenOn(hosts[0] ?? "127.0.0.1", 0);
+    if (!first) continue;
+    const port = first.port;
+    const others = await Promise.all(hosts.slice(1).map((host) => listenOn(host, port)));
+    for (const server of [first, ...others]) server?.close();
+    if (others.every(Boolean)) return port;
+  }
+  throw new Error(`no port free on all of ${hosts.join(", ")}`);
+}
+
+/** A server listening on host:port, or undefined when that is taken. */
+function listenOn(host: string, port: number): Promise<(Server & { port: number }) | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(undefined));
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? Object.assign(server, { port: address.port }) : undefined);
+    });
+  });
+}
+
 /** A network a run made, and the host's address on it (the bridge's gateway). */
 export interface TestNetwork {
   readonly name: string;
@@ -73,14 +102,12 @@ export interface TestNetwork {
 export interface ServiceContainer {
   readonly service: ServiceName;
   readonly name: string;
-  /** host:port of the gRPC port as published on 127.0.0.1. */
+  /** host:port of the gRPC port as published: on 127.0.0.1, or where ServiceContainerOptions.grpcOn says. */
   readonly grpcAddress: string;
   /** The plaintext health port (grpc.health.v1 only, for kubelet probes) as published on 127.0.0.1. */
   readonly healthAddress: string;
   /** The admin HTTP port (/metrics, /livez, /readyz) as published on 127.0.0.1. */
   readonly adminAddress: string;
-  /** Its IPv4 address on the network: what a headless Service's DNS name would list for this pod. */
-  readonly ip: string;
   /** SIGTERM, then SIGKILL after stopTimeoutSeconds; resolves with the exit code once it has stopped. */
   stop(): Promise<number>;
   /** SIGKILL, as when a node dies or the kernel kills for memory; resolves once it has stopped. */
@@ -100,6 +127,12 @@ export interface ServiceContainerOptions {
   env?: Record<string, string>;
   /** Like Kubernetes' readOnlyRootFilesystem with no volumes: nothing writable, not even /tmp. Default true. */
   readOnly?: boolean;
+  /**
+   * Publish the gRPC port on this loopback address and port instead of an ephemeral port of 127.0.0.1: replicas on
+   * 127.0.0.2, 127.0.0.3, … with one port are what a DNS name with several A records can point at, and a
+   * replica that stops leaves an address that refuses connections at once, on loopback (see freeLoopbackPort).
+   */
+  grpcOn?: { host: string; port: number };
 }
 
 /** The containers and networks of one test file's run, labelled with its id and removed together. */
@@ -161,10 +194,11 @@ export class ContainerRun {
   async startService(service: ServiceName, role: string, options: ServiceContainerOptions): Promise<ServiceContainer> {
     const name = this.name(role);
     const readOnly = options.readOnly ?? true;
-    const builder = this.container(serviceImage(service), role, options.network.name)
+    const grpcHost = options.grpcOn?.host ?? "127.0.0.1";
+    const builder = this.container(serviceImage(service), role, options.network.name, options.grpcOn)
       .withEnvironment({ LOG_FORMAT: "json", SHUTDOWN_DRAIN_MS: "500", ...options.env })
       .withSecurityOpt("no-new-privileges")
-      .withWaitStrategy(new GrpcHealthWaitStrategy(name))
+      .withWaitStrategy(new GrpcHealthWaitStrategy(name, grpcHost))
       .withStartupTimeout(STARTUP_TIMEOUT_MS);
     if (readOnly) {
       // What the chart's securityContext asks for. podman's compatible API mounts writable tmpfs on /tmp, /var/tmp
@@ -173,7 +207,7 @@ export class ContainerRun {
       builder.readOnlyRoot().withTmpFs({ "/tmp": "ro", "/var/tmp": "ro", "/run": "ro" }).withDroppedCapabilities("ALL");
     }
     const started = await builder.start();
-    return serviceContainer(this.engine, service, started, options.network);
+    return serviceContainer(this.engine, service, started, grpcHost);
   }
 
   /** Removes every container and network of this run (running or not); what is already gone is fine. */
@@ -198,9 +232,14 @@ export class ContainerRun {
   }
 
   /** A container of this run: named, labelled, on `network`, never pulled, every EXPOSEd port published. */
-  private container(image: string, role: string, network: string): ServiceImageContainer {
+  private container(
+    image: string,
+    role: string,
+    network: string,
+    grpcOn?: { host: string; port: number },
+  ): ServiceImageContainer {
     return (
-      new ServiceImageContainer(image)
+      new ServiceImageContainer(image, grpcOn)
         .withName(this.name(role))
         .withLabels(this.labels)
         .withNetworkMode(network)
@@ -216,6 +255,13 @@ export class ContainerRun {
 class ServiceImageContainer extends GenericContainer {
   private readOnly = false;
 
+  constructor(
+    image: string,
+    private readonly grpcOn?: { host: string; port: number },
+  ) {
+    super(image);
+  }
+
   readOnlyRoot(): this {
     this.readOnly = true;
     return this;
@@ -226,6 +272,8 @@ class ServiceImageContainer extends GenericContainer {
     // loopback only, as `podman run -p 127.0.0.1::PORT` does.
     const bindings = this.hostConfig.PortBindings as Record<string, unknown> | undefined;
     for (const port of Object.keys(bindings ?? {})) bindings![port] = [{ HostIp: "127.0.0.1", HostPort: "0" }];
+    if (this.grpcOn && bindings)
+      bindings[`${SERVICE_PORTS.grpc}/tcp`] = [{ HostIp: this.grpcOn.host, HostPort: String(this.grpcOn.port) }];
     if (this.readOnly) this.hostConfig.ReadonlyRootfs = true;
   }
 }
@@ -235,10 +283,13 @@ class GrpcHealthWaitStrategy implements WaitStrategy {
   private timeoutMs = STARTUP_TIMEOUT_MS;
   private timeoutSet = false;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    private readonly grpcHost: string,
+  ) {}
 
   async waitUntilReady(container: DockerContainer, boundPorts: BoundPorts): Promise<void> {
-    const address = `127.0.0.1:${boundPorts.getBinding(SERVICE_PORTS.grpc)}`;
+    const address = `${this.grpcHost}:${boundPorts.getBinding(SERVICE_PORTS.grpc)}`;
     try {
       await waitServing(address, {
         timeoutMs: this.timeoutMs,
@@ -272,7 +323,7 @@ function serviceContainer(
   engine: ContainerRuntimeClient,
   service: ServiceName,
   started: StartedTestContainer,
-  network: TestNetwork,
+  grpcHost: string,
 ): ServiceContainer {
   const container = engine.container.getById(started.getId());
   const published = (port: number) => `127.0.0.1:${started.getMappedPort(port)}`;
@@ -280,10 +331,9 @@ function serviceContainer(
   return {
     service,
     name: started.getName().replace(/^\//, ""),
-    grpcAddress: published(SERVICE_PORTS.grpc),
+    grpcAddress: `${grpcHost}:${started.getMappedPort(SERVICE_PORTS.grpc)}`,
     healthAddress: published(SERVICE_PORTS.health),
     adminAddress: published(SERVICE_PORTS.admin),
-    ip: started.getIpAddress(network.name),
     stop: async () => {
       await started.stop({ timeout: stopTimeoutSeconds * 1000, remove: false });
       return (await container.inspect()).State.ExitCode;
