@@ -108,6 +108,8 @@ export interface ServiceContainer {
   readonly healthAddress: string;
   /** The admin HTTP port (/metrics, /livez, /readyz) as published on 127.0.0.1. */
   readonly adminAddress: string;
+  /** Its IPv4 address on the run's network: what a headless Service's name lists for a pod, for other containers. */
+  readonly ip: string;
   /** SIGTERM, then SIGKILL after stopTimeoutSeconds; resolves with the exit code once it has stopped. */
   stop(): Promise<number>;
   /** SIGKILL, as when a node dies or the kernel kills for memory; resolves once it has stopped. */
@@ -207,7 +209,7 @@ export class ContainerRun {
       builder.readOnlyRoot().withTmpFs({ "/tmp": "ro", "/var/tmp": "ro", "/run": "ro" }).withDroppedCapabilities("ALL");
     }
     const started = await builder.start();
-    return serviceContainer(this.engine, service, started, grpcHost);
+    return serviceContainer(this.engine, service, started, grpcHost, options.network);
   }
 
   /** Removes every container and network of this run (running or not); what is already gone is fine. */
@@ -324,6 +326,7 @@ function serviceContainer(
   service: ServiceName,
   started: StartedTestContainer,
   grpcHost: string,
+  network: TestNetwork,
 ): ServiceContainer {
   const container = engine.container.getById(started.getId());
   const published = (port: number) => `127.0.0.1:${started.getMappedPort(port)}`;
@@ -334,6 +337,7 @@ function serviceContainer(
     grpcAddress: `${grpcHost}:${started.getMappedPort(SERVICE_PORTS.grpc)}`,
     healthAddress: published(SERVICE_PORTS.health),
     adminAddress: published(SERVICE_PORTS.admin),
+    ip: started.getIpAddress(network.name),
     stop: async () => {
       await started.stop({ timeout: stopTimeoutSeconds * 1000, remove: false });
       return (await container.inspect()).State.ExitCode;

@@ -18,7 +18,9 @@ import {
   type TestDnsServer,
 } from "@lattice/kit/testing";
 import { HealthCheckResponse_ServingStatus } from "@lattice/proto/grpc/health/v1/health";
+import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { PaymentServiceService } from "@lattice/proto/lattice/payment/v1/payment";
+import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { checkHealth } from "../src/health.js";
 import { serviceImage } from "../src/images.js";
 import { describeLoad, percentiles, startLoad } from "../src/load.js";
@@ -52,7 +54,10 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
   let network: TestNetwork | undefined;
   let relay: TcpRelay | undefined;
   let dns: TestDnsServer | undefined;
+  /** The name server the containers ask, on the network's gateway. */
+  let networkDns: TestDnsServer | undefined;
   let schema = "";
+  const schemas: string[] = [];
   let databaseUrl = "";
 
   /**
@@ -86,7 +91,10 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
   };
 
   before(async () => {
-    run = await ContainerRun.open("chaos", [serviceImage("payment"), serviceImage("greeter")]);
+    run = await ContainerRun.open(
+      "chaos",
+      (["payment", "user", "order", "greeter"] as const).map((service) => serviceImage(service)),
+    );
     network = await run.createNetwork();
     // The test PostgreSQL server listens on loopback only; containers reach it through a relay on the network's
     // gateway (see images.test.ts).
@@ -97,14 +105,17 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
     inNetwork.port = String(relay.port);
     databaseUrl = inNetwork.toString();
     schema = uniqueSchema("chaos_payments");
+    schemas.push(schema);
     dns = await startTestDnsServer();
+    networkDns = await startTestDnsServer(network.gateway);
   });
 
   after(async () => {
     await run?.removeAll();
     await relay?.close();
     await dns?.close();
-    if (schema) await dropSchema(schema);
+    await networkDns?.close();
+    for (const name of schemas) await dropSchema(name);
   });
 
   it("rolling restart of two replicas under steady load: no call fails", async (t) => {
@@ -301,5 +312,87 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
       await hung.unpause().catch(() => undefined);
       client.close();
     }
+  });
+  it("order takes orders while payment is restarted and a replica killed: every order is PAID", async (t) => {
+    const names = networkDns!;
+    const inNetwork = (service: string) => `dns://${names.authority}/${service}.test:50051`;
+    const ordersSchema = uniqueSchema("chaos_orders");
+    const usersSchema = uniqueSchema("chaos_users");
+    schemas.push(ordersSchema, usersSchema);
+    const database = { DATABASE_URL: databaseUrl };
+    const startPaymentPod = (role: string) =>
+      run!.startService("payment", role, { network: network!, env: { ...database, DATABASE_SCHEMA: schema } });
+    const [user, ...payments] = await Promise.all([
+      run!.startService("user", "e2e-user", { network: network!, env: { ...database, DATABASE_SCHEMA: usersSchema } }),
+      startPaymentPod("e2e-payment-1"),
+      startPaymentPod("e2e-payment-2"),
+    ]);
+    names.setRecords("user.test", [user.ip]);
+    const routePayments = (replicas: readonly ServiceContainer[]) =>
+      names.setRecords(
+        "payment.test",
+        replicas.map((replica) => replica.ip),
+      );
+    routePayments(payments);
+    // The chart's dns mode: dns: targets to headless Services, round_robin. The variable makes grpc-js ask the
+    // name server in the target.
+    const order = await run!.startService("order", "e2e-order", {
+      network: network!,
+      env: {
+        ...database,
+        DATABASE_SCHEMA: ordersSchema,
+        USER_SERVICE_ADDRESS: inNetwork("user"),
+        PAYMENT_SERVICE_ADDRESS: inNetwork("payment"),
+        GRPC_LB_POLICY: "round_robin",
+        GRPC_NODE_USE_ALTERNATIVE_RESOLVER: "true",
+      },
+    });
+    const users = createClient(UserServiceService, user.grpcAddress, { defaultTimeoutMs: 10_000 });
+    // No retries: CreateOrder is not safe to send twice. Whatever order cannot absorb, this caller sees.
+    const orders = createClient(OrderServiceService, order.grpcAddress, { defaultTimeoutMs: 15_000 });
+    const { user: ada } = await users.createUser({
+      user: { name: "", email: `ada-${run!.id}@example.org`, displayName: "Ada", etag: "" },
+    });
+    const item = { sku: "book-1", quantity: 1, unitPrice: euros(1250) };
+    const load = startLoad({
+      callers: 4,
+      call: async () => {
+        const { order: placed } = await orders.createOrder({ user: ada!.name, items: [item] });
+        if (placed?.state !== OrderState.ORDER_STATE_PAID)
+          throw new Error(`order ${placed?.name ?? "?"} is ${OrderState[placed?.state ?? 0]}`);
+      },
+    });
+    const served = async (count: number) => {
+      const from = load.calls;
+      await eventually(() => assert.ok(load.calls >= from + count), { withinMs: 30_000 });
+    };
+    try {
+      await served(20);
+      // A rolling restart of payment: a new replica, then the old one leaves the records and stops; twice.
+      let live = [...payments];
+      for (const [index, old] of payments.entries()) {
+        const fresh = await startPaymentPod(`e2e-payment-${index + 3}`);
+        live = [...live.filter((replica) => replica !== old), fresh];
+        routePayments(live);
+        assert.equal(await old.stop(), 0);
+        await served(20);
+      }
+      // Then one of the new replicas dies.
+      const [dying, survivor] = live;
+      await dying!.kill();
+      routePayments([survivor!]);
+      await served(40);
+    } finally {
+      const report = await load.stop();
+      users.close();
+      orders.close();
+      t.diagnostic(describeLoad("CreateOrder through order, payment restarted then a replica killed", report));
+      assert.equal(report.failed, 0, describeLoad("CreateOrder", report));
+    }
+    // Order's retries absorbed every failure before its circuit breaker for payment counted one.
+    const metrics = await (await fetch(`http://${order.adminAddress}/metrics`)).text();
+    const charge = `target="payment",grpc_service="${PAYMENT_SERVICE}",grpc_method="Charge"`;
+    assert.ok(metrics.includes(`grpc_client_circuit_breaker_state{${charge}} 0`), "order's breaker stayed closed");
+    assert.ok(!metrics.includes(`grpc_client_circuit_breaker_transitions_total{${charge},state="open"}`));
   });
 });
