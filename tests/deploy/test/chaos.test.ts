@@ -29,11 +29,12 @@ import { startTcpRelay, type TcpRelay } from "../src/tcp-relay.js";
 import { ContainerRun, freeLoopbackPort, type ServiceContainer, type TestNetwork } from "../src/testcontainers.js";
 
 /**
- * Chaos on the real payment image: replicas restarted, killed and frozen under load, seen from clients built as
- * the order service builds its own. Figures go to the test's diagnostics.
+ * Chaos on the real images: payment replicas restarted, killed and frozen under load, seen from clients built as
+ * the order service builds its own, and end to end through the order container. Figures go to the diagnostics.
  */
 
 const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
+const PAYMENT_SERVICE = "lattice.payment.v1.PaymentService";
 
 /**
  * Where one test's replicas are published: loopback addresses 127.0.0.<first>… and one port free on all. So the
@@ -47,7 +48,6 @@ async function loopback(first: number, count: number): Promise<Loopback> {
   const hosts = Array.from({ length: count }, (_, i) => `127.0.0.${first + i}`);
   return { hosts, port: await freeLoopbackPort(hosts) };
 }
-const PAYMENT_SERVICE = "lattice.payment.v1.PaymentService";
 
 describe("chaos: payment replicas restarted, killed and frozen under load", () => {
   let run: ContainerRun | undefined;
@@ -56,7 +56,8 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
   let dns: TestDnsServer | undefined;
   /** The name server the containers ask, on the network's gateway. */
   let networkDns: TestDnsServer | undefined;
-  let schema = "";
+  /** The payment replicas' schema: one for all, as for the replicas of a Deployment. */
+  let paymentsSchema = "";
   const schemas: string[] = [];
   let databaseUrl = "";
 
@@ -67,7 +68,7 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
   const startPayment = (role: string, at: Loopback, index: number, env: Record<string, string> = {}) =>
     run!.startService("payment", role, {
       network: network!,
-      env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, PROCESSOR_LATENCY_MS: "0", ...env },
+      env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: paymentsSchema, PROCESSOR_LATENCY_MS: "0", ...env },
       grpcOn: { host: at.hosts[index]!, port: at.port },
     });
   /** A dns: target asking the test's name server for `name`, as a client asks for a headless Service's name. */
@@ -104,8 +105,8 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
     inNetwork.hostname = network.gateway;
     inNetwork.port = String(relay.port);
     databaseUrl = inNetwork.toString();
-    schema = uniqueSchema("chaos_payments");
-    schemas.push(schema);
+    paymentsSchema = uniqueSchema("chaos_payments");
+    schemas.push(paymentsSchema);
     dns = await startTestDnsServer();
     networkDns = await startTestDnsServer(network.gateway);
   });
@@ -321,7 +322,7 @@ describe("chaos: payment replicas restarted, killed and frozen under load", () =
     schemas.push(ordersSchema, usersSchema);
     const database = { DATABASE_URL: databaseUrl };
     const startPaymentPod = (role: string) =>
-      run!.startService("payment", role, { network: network!, env: { ...database, DATABASE_SCHEMA: schema } });
+      run!.startService("payment", role, { network: network!, env: { ...database, DATABASE_SCHEMA: paymentsSchema } });
     const [user, ...payments] = await Promise.all([
       run!.startService("user", "e2e-user", { network: network!, env: { ...database, DATABASE_SCHEMA: usersSchema } }),
       startPaymentPod("e2e-payment-1"),
