@@ -39,6 +39,26 @@ bash scripts/containers/build.sh
 # The image tests (tests/deploy) use the same podman configuration, image names and CA bundle path as the build.
 source scripts/containers/env.sh
 
+step "container API (podman system service, for the tests that run containers through testcontainers)"
+# Docker's API on a socket of this run's own; testcontainers finds it through DOCKER_HOST. Ryuk, its reaper, is an
+# image from a registry these machines cannot reach: the tests label what they make and remove it themselves, and
+# what a crashed test process left is removed here by the session label (tests/deploy/src/testcontainers.ts).
+api_dir="$(mktemp -d -t lattice-podman-api.XXXXXX)"
+LATTICE_TEST_SESSION="$(basename "$api_dir")"
+LATTICE_TEST_SESSION="${LATTICE_TEST_SESSION##*.}"
+stop_container_api() {
+  local label="label=io.lattice.test-session=$LATTICE_TEST_SESSION"
+  podman ps --all --quiet --filter "$label" | xargs -r podman rm --force --time 0 >/dev/null 2>&1 || true
+  podman network ls --quiet --filter "$label" | xargs -r podman network rm --force >/dev/null 2>&1 || true
+  bash scripts/containers/api.sh stop "$api_dir" >/dev/null 2>&1 || true
+  rm -rf "$api_dir"
+}
+trap stop_container_api EXIT
+DOCKER_HOST="$(bash scripts/containers/api.sh start "$api_dir")"
+TESTCONTAINERS_RYUK_DISABLED=true
+export DOCKER_HOST TESTCONTAINERS_RYUK_DISABLED LATTICE_TEST_SESSION
+echo "container API: $DOCKER_HOST"
+
 step "deploy tools (helm, kubeconform, offline Kubernetes/CRD/skaffold schemas, kind config decoder)"
 # Pinned, installed into .cache/deploy-tools; a rerun only checks stamps. The tests in tests/deploy read these paths.
 bash scripts/deploy-tools/install.sh >/dev/null
@@ -64,6 +84,7 @@ nats_dir="$root/.cache/test-nats"
 embedded_dir="$root/.cache/test-embedded-postgres"
 embedded_pid=""
 stop_servers() {
+  stop_container_api
   bash scripts/deps/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
   rm -rf "$pg_dir"
   bash scripts/deps/nats.sh stop "$nats_dir" >/dev/null 2>&1 || true

@@ -87,7 +87,7 @@ export { toGrpcError } from "./errors/to-grpc-error.js";
 export { createClient } from "./client/create-client.js";
 export type { ClientOptions, MethodCall, ServiceClient } from "./client/create-client.js";
 export type { CallOptions } from "./client/call-options.js";
-export type { LoadBalancingPolicy } from "./client/load-balancing.js";
+export { DEFAULT_DNS_MIN_RESOLUTION_INTERVAL_MS, type LoadBalancingPolicy } from "./client/load-balancing.js";
 export {
   DEFAULT_RETRY_SETTINGS,
   retryabilityOf,

@@ -22,6 +22,8 @@ describe("client settings", () => {
       PAYMENT_CLIENT_TIMEOUT_MS: "2500",
       USER_CLIENT_BREAKER: "off",
       CLIENT_HEDGING_DELAY_MS: "40",
+      USER_CLIENT_RETRY_THROTTLING_MAX_TOKENS: "400",
+      PAYMENT_CLIENT_DNS_MIN_RESOLUTION_INTERVAL_MS: "5000",
     }) as Record<string, unknown>;
     const payment = clientSettingsFor(config, "payment");
     const user = clientSettingsFor(config, "user");
@@ -33,11 +35,19 @@ describe("client settings", () => {
     assert.equal(payment.retry.hedgingDelayMs, 40);
     assert.equal(user.breaker, undefined);
     assert.equal(payment.breaker?.volumeThreshold, 10);
+    assert.deepEqual(user.retry.throttling, { maxTokens: 400, tokenRatio: 0.1 });
+    assert.equal(payment.retry.throttling.maxTokens, 100);
+    assert.equal(payment.dnsMinResolutionIntervalMs, 5000);
+    assert.equal(user.dnsMinResolutionIntervalMs, 1000);
     assert.throws(
       () => loadConfig(schema, { ...base, PAYMENT_CLIENT_RETRY_MAX_ATTEMPTS: "6" }),
       /PAYMENT_CLIENT_RETRY_MAX_ATTEMPTS/,
     );
     assert.throws(() => loadConfig(schema, { ...base, CLIENT_BREAKER: "maybe" }), /CLIENT_BREAKER/);
+    assert.throws(
+      () => loadConfig(schema, { ...base, CLIENT_RETRY_THROTTLING_MAX_TOKENS: "1001" }),
+      /CLIENT_RETRY_THROTTLING_MAX_TOKENS/,
+    );
   });
 });
 

@@ -41,10 +41,3 @@ export async function requirePodman(): Promise<void> {
   if (!conf) throw new Error("CONTAINERS_CONF is not set: run the image tests through `npm test` (scripts/test.sh)");
   await podman(["version", "--format", "{{.Client.Version}}"]);
 }
-
-/** Fails with a clear message when the image is not in local storage. */
-export async function requireImage(image: string): Promise<void> {
-  const { code } = await podmanResult(["image", "exists", image]);
-  if (code !== 0)
-    throw new Error(`image ${image} is missing: scripts/containers/build.sh builds it (npm test runs it)`);
-}

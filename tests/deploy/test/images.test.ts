@@ -11,19 +11,16 @@ import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1
 import { PaymentServiceService, PaymentState } from "@lattice/proto/lattice/payment/v1/payment";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { HealthCheckResponse_ServingStatus } from "@lattice/proto/grpc/health/v1/health";
-import { execIn, removeContainers, runContainer } from "../src/containers.js";
 import { checkHealth } from "../src/health.js";
 import { findInLayers } from "../src/image-layers.js";
 import { serviceImage, services, type ServiceName } from "../src/images.js";
-import { createNetwork, networkGateway, removeNetwork } from "../src/networks.js";
-import { podman, requireImage, requirePodman } from "../src/podman.js";
+import { podman, requirePodman } from "../src/podman.js";
 import { repositoryRoot } from "../src/repository.js";
-import { startServiceContainer, type ServiceContainer } from "../src/service-container.js";
 import { startTcpRelay, type TcpRelay } from "../src/tcp-relay.js";
+import { ContainerRun, type ServiceContainer, type TestNetwork } from "../src/testcontainers.js";
 
 const suffix = randomBytes(4).toString("hex");
 const execFileAsync = promisify(execFile);
-const network = `lattice-images-${suffix}`;
 const calls = { defaultTimeoutMs: 15_000 };
 const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
 
@@ -43,55 +40,43 @@ async function stopsGracefully(service: ServiceContainer): Promise<void> {
 }
 
 describe("service images (podman)", () => {
-  const created: string[] = [];
   const schemas: string[] = [];
-  let networkCreated = false;
+  let run: ContainerRun | undefined;
+  let network: TestNetwork | undefined;
   let relay: TcpRelay | undefined;
   /** The test PostgreSQL server's URL as the containers reach it. */
   let databaseUrl = "";
 
-  const containerName = (role: string) => {
-    const name = `lattice-${role}-${suffix}`;
-    created.push(name);
-    return name;
-  };
   const schema = (prefix: string) => {
     const name = uniqueSchema(`image_${prefix}`);
     schemas.push(name);
     return name;
   };
   const start = (service: ServiceName, role: string, env: Record<string, string> = {}) =>
-    startServiceContainer(service, { name: containerName(role), network, env });
+    run!.startService(service, role, { network: network!, env });
 
   before(async () => {
+    // The CLI inspects and saves images; containers are run through testcontainers on podman's API.
     await requirePodman();
-    for (const service of services) await requireImage(serviceImage(service));
-    await createNetwork(network);
-    networkCreated = true;
+    run = await ContainerRun.open(
+      "images",
+      services.map((service) => serviceImage(service)),
+    );
+    network = await run.createNetwork();
     // The database: the test PostgreSQL server listens on the host's loopback only. Containers reach it through
     // a relay in this process that listens on the gateway address of the network created above, i.e. on the
     // host end of that network's private bridge; the relay connects to 127.0.0.1. So database traffic stays on
-    // loopback and inside the network this test made; neither the server nor the relay takes an outside address. The bridge
-    // exists only while a container is attached, so an idle anchor container holds it up for the relay.
-    await runContainer({
-      name: containerName("anchor"),
-      image: serviceImage("greeter"),
-      network,
-      entrypoint: "sleep",
-      args: ["infinity"],
-    });
-    const gateway = await networkGateway(network);
+    // loopback and inside the network this test made; neither the server nor the relay takes an outside address.
     const database = new URL(testDatabaseUrl());
-    relay = await startTcpRelay(gateway, { host: database.hostname, port: Number(database.port) });
+    relay = await startTcpRelay(network.gateway, { host: database.hostname, port: Number(database.port) });
     const inNetwork = new URL(database);
-    inNetwork.hostname = gateway;
+    inNetwork.hostname = network.gateway;
     inNetwork.port = String(relay.port);
     databaseUrl = inNetwork.toString();
   });
 
   after(async () => {
-    await removeContainers(created);
-    if (networkCreated) await removeNetwork(network);
+    await run?.removeAll();
     await relay?.close();
     for (const name of schemas) await dropSchema(name);
   });
@@ -159,22 +144,22 @@ describe("service images (podman)", () => {
       assert.equal(await checkHealth(greeter.healthAddress, "liveness"), HealthCheckResponse_ServingStatus.SERVING);
 
       // PID 1 is node itself (so SIGTERM reaches the kit), running as 10001.
-      const status = await execIn(greeter.name, ["cat", "/proc/1/status"]);
+      const status = await greeter.exec(["cat", "/proc/1/status"]);
       assert.match(status.stdout, /^Uid:\s+10001\s+10001\s+10001\s+10001$/m);
       assert.match(status.stdout, /^Gid:\s+10001\s+10001\s+10001\s+10001$/m);
       // The command line, not the thread name: Node 24 names its main thread "MainThread".
-      const argv = (await execIn(greeter.name, ["cat", "/proc/1/cmdline"])).stdout.split("\0");
+      const argv = (await greeter.exec(["cat", "/proc/1/cmdline"])).stdout.split("\0");
       assert.deepEqual(argv.slice(0, 2), ["node", "/app/main.js"]);
-      const write = await execIn(greeter.name, ["touch", "/tmp/written"]);
+      const write = await greeter.exec(["touch", "/tmp/written"]);
       assert.notEqual(write.code, 0);
       assert.match(write.stderr, /Read-only file system/);
 
-      const probe = await execIn(greeter.name, ["health-probe"]);
+      const probe = await greeter.exec(["health-probe"]);
       assert.equal(probe.code, 0, `health-probe: ${probe.stdout}${probe.stderr}`);
-      const unknown = await execIn(greeter.name, ["health-probe", "--service=lattice.nothing.v1.Nothing"]);
+      const unknown = await greeter.exec(["health-probe", "--service=lattice.nothing.v1.Nothing"]);
       assert.notEqual(unknown.code, 0, "health-probe fails for a service the server does not know");
       // The chart's preStop hook is `sleep <seconds>`: the image must carry that command.
-      const preStop = await execIn(greeter.name, ["sleep", "0.1"]);
+      const preStop = await greeter.exec(["sleep", "0.1"]);
       assert.equal(preStop.code, 0, `preStop sleep: ${preStop.stderr}`);
     } finally {
       client.close();

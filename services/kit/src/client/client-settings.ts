@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from "./circuit-breaker.js";
+import { DEFAULT_DNS_MIN_RESOLUTION_INTERVAL_MS } from "./load-balancing.js";
 import { DEFAULT_RETRY_SETTINGS, type RetrySettings } from "./retry-policy.js";
 
 const ms = z.coerce.number().int().min(0);
@@ -19,6 +20,8 @@ export const clientSettingKeys = {
   CLIENT_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(5),
   CLIENT_RETRY_INITIAL_BACKOFF_MS: ms.min(1),
   CLIENT_RETRY_MAX_BACKOFF_MS: ms.min(1),
+  /** Retry throttling's token bucket (gRFC A6): retries stop once half of it is spent on failures. */
+  CLIENT_RETRY_THROTTLING_MAX_TOKENS: z.coerce.number().int().min(1).max(1000),
   /** Hedge reads (methods without side effects) after this long (ms) without an answer; unset: no hedging. */
   CLIENT_HEDGING_DELAY_MS: ms,
   /** Circuit breakers per target and method. */
@@ -27,6 +30,8 @@ export const clientSettingKeys = {
   CLIENT_BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(1),
   CLIENT_BREAKER_WINDOW_MS: ms.min(100),
   CLIENT_BREAKER_RESET_TIMEOUT_MS: ms.min(1),
+  /** Shortest time (ms) between two DNS lookups of a `dns:` target (see ClientOptions.dnsMinResolutionIntervalMs). */
+  CLIENT_DNS_MIN_RESOLUTION_INTERVAL_MS: ms,
 } as const;
 
 type Key = keyof typeof clientSettingKeys;
@@ -37,11 +42,13 @@ const DEFAULTS: Readonly<Record<Exclude<Key, "CLIENT_HEDGING_DELAY_MS">, number 
   CLIENT_RETRY_MAX_ATTEMPTS: DEFAULT_RETRY_SETTINGS.maxAttempts,
   CLIENT_RETRY_INITIAL_BACKOFF_MS: DEFAULT_RETRY_SETTINGS.initialBackoffMs,
   CLIENT_RETRY_MAX_BACKOFF_MS: DEFAULT_RETRY_SETTINGS.maxBackoffMs,
+  CLIENT_RETRY_THROTTLING_MAX_TOKENS: DEFAULT_RETRY_SETTINGS.throttling.maxTokens,
   CLIENT_BREAKER: "on",
   CLIENT_BREAKER_ERROR_THRESHOLD_PERCENT: DEFAULT_BREAKER_SETTINGS.errorThresholdPercent,
   CLIENT_BREAKER_VOLUME_THRESHOLD: DEFAULT_BREAKER_SETTINGS.volumeThreshold,
   CLIENT_BREAKER_WINDOW_MS: DEFAULT_BREAKER_SETTINGS.windowMs,
   CLIENT_BREAKER_RESET_TIMEOUT_MS: DEFAULT_BREAKER_SETTINGS.resetTimeoutMs,
+  CLIENT_DNS_MIN_RESOLUTION_INTERVAL_MS: DEFAULT_DNS_MIN_RESOLUTION_INTERVAL_MS,
 };
 
 /** The prefix of a target's own keys: "payment" → "PAYMENT_". */
@@ -65,6 +72,7 @@ export function clientConfigShape(peers: readonly string[]): Record<string, z.Zo
 export interface TargetClientSettings {
   readonly timeoutMs: number;
   readonly streamTimeoutMs: number;
+  readonly dnsMinResolutionIntervalMs: number;
   readonly retry: RetrySettings;
   /** undefined: no circuit breakers. */
   readonly breaker: BreakerSettings | undefined;
@@ -77,11 +85,16 @@ export function clientSettingsFor(config: Readonly<Record<string, unknown>>, pee
   return {
     timeoutMs: number("CLIENT_TIMEOUT_MS"),
     streamTimeoutMs: number("CLIENT_STREAM_TIMEOUT_MS"),
+    dnsMinResolutionIntervalMs: number("CLIENT_DNS_MIN_RESOLUTION_INTERVAL_MS"),
     retry: {
       ...DEFAULT_RETRY_SETTINGS,
       maxAttempts: number("CLIENT_RETRY_MAX_ATTEMPTS"),
       initialBackoffMs: number("CLIENT_RETRY_INITIAL_BACKOFF_MS"),
       maxBackoffMs: number("CLIENT_RETRY_MAX_BACKOFF_MS"),
+      throttling: {
+        ...DEFAULT_RETRY_SETTINGS.throttling,
+        maxTokens: number("CLIENT_RETRY_THROTTLING_MAX_TOKENS"),
+      },
       hedgingDelayMs: value("CLIENT_HEDGING_DELAY_MS") as number | undefined,
     },
     breaker:

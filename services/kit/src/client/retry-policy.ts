@@ -38,8 +38,10 @@ export interface RetrySettings {
    */
   readonly hedgingDelayMs?: number;
   /**
-   * Retry throttling (A6): each failure takes a token of `maxTokens`, each success gives back `tokenRatio`; below
-   * half the tokens no retries are made, so a failing dependency is not hit by retry storms.
+   * Retry throttling (A6), per client: each failed attempt takes a token of `maxTokens`, each success gives back
+   * `tokenRatio`; at half the tokens or fewer no retries are made, so a failing dependency is not hit by retry
+   * storms. maxTokens must stay above twice the calls that can fail at once — those in flight on one replica when
+   * it dies — or some of them are not retried. At most 1000 (grpc-js caps it there).
    */
   readonly throttling: { readonly maxTokens: number; readonly tokenRatio: number };
 }
@@ -49,7 +51,10 @@ export const DEFAULT_RETRY_SETTINGS: RetrySettings = {
   initialBackoffMs: 100,
   maxBackoffMs: 2000,
   retryableCodes: [Status.UNAVAILABLE],
-  throttling: { maxTokens: 10, tokenRatio: 0.1 },
+  // 100, not A6's example of 10: with 10, a replica dying with more than 5 calls in flight left all but the first
+  // few unretried (the chaos tests measured it). A dependency that is down still stops being retried after about
+  // 50 failed attempts (some 17 calls of 3 attempts), and its circuit breaker cuts it off as well.
+  throttling: { maxTokens: 100, tokenRatio: 0.1 },
 };
 
 /** A6 wants durations as "<seconds>s". */

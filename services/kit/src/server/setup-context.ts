@@ -66,6 +66,7 @@ export function setupContext<C extends BaseConfig>(
         metrics: ClientMetrics.of(server.metrics.registry),
         defaultTimeoutMs: settings.timeoutMs,
         streamTimeoutMs: settings.streamTimeoutMs,
+        dnsMinResolutionIntervalMs: settings.dnsMinResolutionIntervalMs,
         retry: settings.retry,
         breaker: settings.breaker,
         ...options,

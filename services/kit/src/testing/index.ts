@@ -5,3 +5,4 @@ export * from "./wait.js";
 export * from "./declaration.js";
 export * from "./raw-call.js";
 export * from "./fuzz.js";
+export * from "./dns-server.js";
