@@ -59,7 +59,10 @@ export function setupContext<C extends BaseConfig>(
       const client = createClient(definition, setting(peerAddressVariable(peer))!, {
         loadBalancing: config.GRPC_LB_POLICY,
         logger,
+        credentials: server.transport.channelCredentials(),
+        forwardToken: true,
         ...options,
+        channelOptions: { ...server.transport.channelOptions(peer), ...options?.channelOptions },
       });
       releases.add(() => client.close());
       return client;
