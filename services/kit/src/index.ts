@@ -68,12 +68,7 @@ export { defaultLevelForCode, type CallLogLevel, type LoggingOptions } from "./i
 // Security: TLS, bearer tokens, method policies, rate limits (docs/security.md)
 export { securityConfigShape, securityConfigIssues, type SecurityConfig } from "./security/config.js";
 export { parseRateLimits, ruleFor, type RateLimitRule } from "./security/rate-limit-rules.js";
-export {
-  isCaller,
-  parseSubjectAltName,
-  type AuthContextLike,
-  type PeerIdentity,
-} from "./security/peer-identity.js";
+export { isCaller, parseSubjectAltName, type AuthContextLike, type PeerIdentity } from "./security/peer-identity.js";
 export {
   AUTH_ERROR_DOMAIN,
   AUTHORIZATION_HEADER,
@@ -82,7 +77,13 @@ export {
   principalOf,
   type AuthOptions,
 } from "./security/auth-interceptor.js";
-export { createTokenVerifier, KeysUnavailable, TokenRejected, type Principal, type TokenVerifier } from "./security/jwt.js";
+export {
+  createTokenVerifier,
+  KeysUnavailable,
+  TokenRejected,
+  type Principal,
+  type TokenVerifier,
+} from "./security/jwt.js";
 export { DEFAULT_POLICY, methodPolicies, type MethodPolicy } from "./security/method-policies.js";
 export { forwardTokenInterceptor } from "./security/forward-token.js";
 export { callerKey, RateLimitMetrics, rateLimitInterceptor, TokenBuckets } from "./security/rate-limit.js";

@@ -59,7 +59,8 @@ export function authInterceptor(options: AuthOptions): Interceptor {
           if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role)))
             throw denied("MISSING_ROLE", `${method.name} needs one of the roles ${roles.join(", ")}`);
           const missing = scopes.filter((scope) => !principal.scopes.includes(scope));
-          if (missing.length > 0) throw denied("MISSING_SCOPE", `${method.name} needs the scopes ${missing.join(", ")}`);
+          if (missing.length > 0)
+            throw denied("MISSING_SCOPE", `${method.name} needs the scopes ${missing.join(", ")}`);
         } else if (roles.length > 0 || scopes.length > 0) {
           // An anonymous method that also names roles: without a token there is nothing to grant them.
           throw unauthenticated("TOKEN_MISSING", "a bearer token is required");

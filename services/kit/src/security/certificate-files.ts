@@ -121,7 +121,11 @@ export class CertificateFiles {
     else if (!this.ca) problem = "cannot read TLS_CA_FILE";
     else {
       try {
-        createSecureContext({ cert: this.identity.certificate, key: this.identity.privateKey, ca: this.ca.caCertificate });
+        createSecureContext({
+          cert: this.identity.certificate,
+          key: this.identity.privateKey,
+          ca: this.ca.caCertificate,
+        });
       } catch (error) {
         problem = (error as Error).message;
       }

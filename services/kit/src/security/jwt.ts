@@ -86,8 +86,9 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier | undefine
     async verify(token) {
       let payload: JWTPayload;
       try {
-        payload = (await (typeof keys === "function" ? jwtVerify(token, keys, options) : jwtVerify(token, keys, options)))
-          .payload;
+        payload = (
+          await (typeof keys === "function" ? jwtVerify(token, keys, options) : jwtVerify(token, keys, options))
+        ).payload;
       } catch (error) {
         throw rejection(error);
       }

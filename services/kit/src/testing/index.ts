@@ -3,3 +3,4 @@ export * from "./calls.js";
 export * from "./database.js";
 export * from "./wait.js";
 export * from "./declaration.js";
+export * from "./pki.js";
