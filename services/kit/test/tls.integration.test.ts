@@ -25,7 +25,7 @@ import {
   type TestCa,
   type TestCertificate,
 } from "@lattice/kit/testing";
-import { GreeterServiceService, Language, type ChatGreetingsResponse } from "@lattice/proto/lattice/greeter/v1/greeter";
+import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { greeterModule } from "./support/test-greeter.js";
 
 const silent = pino({ level: "silent" });
@@ -297,7 +297,7 @@ describe("certificate rotation", () => {
     const replies = chat[Symbol.asyncIterator]();
     const nextReply = async () => {
       const reply = await replies.next();
-      return reply.done ? undefined : (reply.value).message;
+      return reply.done ? undefined : reply.value.message;
     };
     send("before");
     assert.equal(await nextReply(), "before");
