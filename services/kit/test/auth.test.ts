@@ -2,15 +2,25 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { Metadata } from "@grpc/grpc-js";
 import {
+  authInterceptor,
+  baseConfigSchema,
+  ContextValues,
   createClient,
+  createTokenVerifier,
   defineService,
+  DEFAULT_POLICY,
   GrpcError,
   HealthService,
+  loadConfig,
+  methodPolicies,
   ServingStatus,
   Status,
+  type CallContext,
   type ServiceClient,
 } from "@lattice/kit";
+import { compose, methodInfo } from "@lattice/kit/internal";
 import { grpcErrorOf, startTestService, testDeclaration, type TestService } from "@lattice/kit/testing";
 import { GreeterServiceService, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
@@ -235,5 +245,58 @@ describe("the end user's token travels downstream", () => {
       greeter.greet({ name: "plain", language: Language.LANGUAGE_UNSPECIFIED }, bearer(token)),
     );
     assert.equal(error.code, Status.UNAUTHENTICATED);
+  });
+});
+
+describe("method policies", () => {
+  it("are read from the contracts' descriptor set", () => {
+    const policies = methodPolicies();
+    assert.deepEqual(policies.get("/lattice.payment.v1.PaymentService/Charge")?.callers, ["order"]);
+    assert.deepEqual(policies.get("/lattice.user.v1.UserService/ListUsers")?.roles, ["admin"]);
+    assert.equal(policies.get("/lattice.user.v1.UserService/CreateUser")?.allowAnonymous, true);
+    assert.equal(policies.get("/lattice.greeter.v1.GreeterService/ChatGreetings")?.allowAnonymous, true);
+    assert.equal(policies.has("/lattice.user.v1.UserService/GetUser"), false, "GetUser declares none");
+  });
+
+  it("require every scope a method names", async () => {
+    const keys = await testKeys();
+    try {
+      const method = methodInfo("/lattice.user.v1.UserService/GetUser", false, false);
+      const policy = { ...DEFAULT_POLICY, scopes: ["users.read", "users.list"] };
+      const verifier = createTokenVerifier(loadConfig(baseConfigSchema, jwtEnv(keys)))!;
+      const run = compose(
+        [authInterceptor({ verifier, policies: new Map([[method.path, policy]]), enforceCallers: false })],
+        method,
+        async () => "reached",
+      );
+      const call = async (scope: string) => {
+        const header = new Metadata();
+        header.set("authorization", `Bearer ${await signToken(keys, { claims: { scope } })}`);
+        return run({}, { requestHeader: header, values: new ContextValues() } as unknown as CallContext);
+      };
+      assert.equal(await call("users.read users.list profile"), "reached");
+      const error = await call("users.read").catch((failure: unknown) => failure);
+      assert.ok(error instanceof GrpcError && error.code === Status.PERMISSION_DENIED, String(error));
+      assert.equal(reasonOf(error), "MISSING_SCOPE");
+    } finally {
+      keys.remove();
+    }
+  });
+
+  it("need a peer identity to enforce callers: TLS_MODE=mtls", () => {
+    assert.throws(
+      () => loadConfig(userModule().configSchema, { TLS_MODE: "mtls", TLS_CERT_FILE: "/x.crt" }),
+      /TLS_KEY_FILE: required when TLS_MODE is mtls.*TLS_CA_FILE: required when TLS_MODE is mtls/,
+    );
+    assert.throws(
+      () =>
+        loadConfig(userModule().configSchema, {
+          JWT_JWKS_FILE: "/a.json",
+          JWT_PUBLIC_KEY_FILE: "/b.pem",
+          JWT_ISSUER: ISSUER,
+          JWT_AUDIENCE: AUDIENCE,
+        }),
+      /JWT_PUBLIC_KEY_FILE: set only one of/,
+    );
   });
 });
