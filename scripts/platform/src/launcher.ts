@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, relative } from "node:path";
@@ -21,6 +22,8 @@ export interface LaunchOptions {
   readonly root: string;
   /** Services to start; empty: every declared service. */
   readonly only: readonly string[];
+  /** Mutual TLS with development certificates (scripts/dev-certs.sh). */
+  readonly tls?: boolean;
   /** The launcher's environment, the base of every service's. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether the launcher writes to a terminal (services then log in pretty form). */
@@ -102,7 +105,8 @@ export async function launch(options: LaunchOptions): Promise<number> {
       print(postgres.url);
     }
     const natsUrl = selected.some((service) => service.events) ? await startNatsIfPossible() : undefined;
-    const servers: LocalServers = { databaseUrl: postgres?.url, natsUrl };
+    const certsDir = options.tls ? makeDevCertificates() : undefined;
+    const servers: LocalServers = { databaseUrl: postgres?.url, natsUrl, certsDir };
 
     if (signalled === 0) {
       step(`starting ${selected.map((service) => service.name).join(", ")}`);
@@ -134,6 +138,18 @@ export async function launch(options: LaunchOptions): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("exit", onExit);
+  }
+
+  /** Runs scripts/dev-certs.sh (a certificate per service, renewed on every start); returns their folder. */
+  function makeDevCertificates(): string {
+    const dir = join(options.root, ".lattice", "certs");
+    step(`mutual TLS: development certificates in ${relative(options.root, dir)} (scripts/dev-certs.sh)`);
+    const made = spawnSync("bash", [join(options.root, "scripts", "dev-certs.sh"), "--out", dir], {
+      encoding: "utf8",
+    });
+    if (made.status !== 0)
+      throw new StartFailure(`scripts/dev-certs.sh failed: ${(made.stderr || made.error?.message || "").trim()}`);
+    return dir;
   }
 
   /** NATS_URL from the environment, or a local nats-server started (built first when needed), or undefined. */

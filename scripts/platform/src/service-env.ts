@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { peerAddressVariable, type ServiceDeclaration } from "@lattice/kit";
 
 /** The only address `npm start` listens on and calls: nothing is reachable from outside the machine. */
@@ -9,13 +10,16 @@ export interface LocalServers {
   readonly databaseUrl?: string;
   /** nats:// URL of the local nats-server (JetStream on). */
   readonly natsUrl?: string;
+  /** With --tls: the folder of scripts/dev-certs.sh (<dir>/<service>/tls.crt, tls.key, ca.crt). */
+  readonly certsDir?: string;
 }
 
 /**
  * The settings `npm start` gives one service, derived from its declaration alone: listen addresses on 127.0.0.1
  * with its declared ports; DATABASE_URL when it declares a database; NATS_URL when it declares events and NATS
  * runs (without it, events wait in the outbox); and `<PEER>_SERVICE_ADDRESS=127.0.0.1:<peer's gRPC port>` for each
- * service it calls, whether that peer was started or not. Throws when a call names an undeclared service or a
+ * service it calls, whether that peer was started or not; with `certsDir` (--tls), TLS_MODE=mtls and the service's
+ * own certificate files. Throws when a call names an undeclared service or a
  * database is declared but `servers` has none.
  */
 export function serviceEnv(
@@ -35,6 +39,12 @@ export function serviceEnv(
     env.DATABASE_URL = servers.databaseUrl;
   }
   if (service.events && servers.natsUrl) env.NATS_URL = servers.natsUrl;
+  if (servers.certsDir) {
+    env.TLS_MODE = "mtls";
+    env.TLS_CERT_FILE = join(servers.certsDir, service.name, "tls.crt");
+    env.TLS_KEY_FILE = join(servers.certsDir, service.name, "tls.key");
+    env.TLS_CA_FILE = join(servers.certsDir, service.name, "ca.crt");
+  }
   for (const peer of service.calls) {
     const declared = declarations.find((candidate) => candidate.name === peer);
     if (!declared) throw new Error(`${service.name} calls "${peer}", which is not a declared service`);
@@ -58,6 +68,11 @@ export function launcherOwnedKeys(service: ServiceDeclaration): string[] {
     "DATABASE_URL",
     "DATABASE_SCHEMA",
     "NATS_URL",
+    // Plaintext unless --tls: one certificate exported in the shell would be every service's identity.
+    "TLS_MODE",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
+    "TLS_CA_FILE",
     ...service.calls.map(peerAddressVariable),
   ];
 }

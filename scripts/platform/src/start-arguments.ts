@@ -1,7 +1,7 @@
 import type { ServiceDeclaration } from "@lattice/kit";
 
 /** What `npm start -- --help` prints. */
-export const START_USAGE = `usage: npm start [-- --only <service>...]
+export const START_USAGE = `usage: npm start [-- --only <service>...] [--tls]
 
 Starts every declared service (services/*/package.json with a "lattice" block) on 127.0.0.1, with the embedded
 PostgreSQL when one of them declares a database and nats-server (JetStream) when one declares events.
@@ -9,6 +9,8 @@ PostgreSQL when one of them declares a database and nats-server (JetStream) when
   --only <service>...  start only these services (and the servers they need). The services they call are not
                        started: their <PEER>_SERVICE_ADDRESS still points at 127.0.0.1:<peer's gRPC port>, so calls
                        reach a peer started by another run, or fail with UNAVAILABLE.
+  --tls                mutual TLS between the services: makes a development CA and a certificate per service in
+                       .lattice/certs (scripts/dev-certs.sh, needs openssl) and starts every service with TLS_MODE=mtls
   --help               this text
 
 Environment: NATS_URL uses that NATS server instead of starting one; NATS_SERVER names the nats-server binary
@@ -24,16 +26,25 @@ export interface StartArguments {
   /** Services to start; empty means all. */
   readonly only: readonly string[];
   readonly help: boolean;
+  /** Mutual TLS with development certificates. */
+  readonly tls: boolean;
 }
 
-/** Parses `--only a b`, `--only a,b`, `--only=a` (repeatable) and `--help`; throws UsageError for anything else. */
+/**
+ * Parses `--only a b`, `--only a,b`, `--only=a` (repeatable), `--tls` and `--help`; throws UsageError for anything
+ * else.
+ */
 export function parseStartArguments(argv: readonly string[]): StartArguments {
   const only: string[] = [];
   let help = false;
+  let tls = false;
   let collecting = false;
   for (const arg of argv) {
     if (arg === "--help" || arg === "-h") {
       help = true;
+      collecting = false;
+    } else if (arg === "--tls") {
+      tls = true;
       collecting = false;
     } else if (arg === "--only") {
       collecting = true;
@@ -47,7 +58,7 @@ export function parseStartArguments(argv: readonly string[]): StartArguments {
     }
   }
   if (collecting && only.length === 0) throw new UsageError("--only needs at least one service name");
-  return { only, help };
+  return { only, help, tls };
 }
 
 function splitNames(list: string): string[] {

@@ -13,6 +13,7 @@ try {
     code = await launch({
       root: repositoryRoot,
       only: args.only,
+      tls: args.tls,
       env: process.env,
       terminal: process.stdout.isTTY,
       print: (line) => console.log(line),
