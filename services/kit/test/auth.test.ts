@@ -94,6 +94,18 @@ describe("bearer tokens (JWT) on a real server", () => {
     assert.equal(reasonOf(basic), "TOKEN_MALFORMED");
   });
 
+  it("serves a token again from the cache of verified tokens, but never past its expiry", async () => {
+    await using strict = await startTestService(userModule(), { env: { ...jwtEnv(keys), JWT_CLOCK_SKEW_S: "0" } });
+    const client = strict.client(UserServiceService, { defaultTimeoutMs: 5_000 });
+    const shortLived = await signToken(keys, { subject: "brief", expiresIn: 2 });
+    for (let i = 0; i < 3; i++)
+      assert.equal((await client.getUser({ name: "" }, bearer(shortLived))).user?.name, "users/brief");
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const error = await grpcErrorOf(client.getUser({ name: "" }, bearer(shortLived)));
+    assert.equal(error.code, Status.UNAUTHENTICATED);
+    assert.equal(reasonOf(error), "TOKEN_EXPIRED");
+  });
+
   it("tolerates clock skew within JWT_CLOCK_SKEW_S (30 s by default)", async () => {
     const { user } = await getUser(await signToken(keys, { subject: "late", expiresIn: -10 }));
     assert.equal(user?.name, "users/late");

@@ -44,6 +44,12 @@ export const securityConfigShape = {
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   /** The claim holding the caller's roles: an array of strings, or a dotted path such as realm_access.roles. */
   JWT_ROLES_CLAIM: z.string().min(1).default("roles"),
+  /**
+   * Verified tokens remembered (by their exact text) so a client reusing its token pays the signature check once;
+   * 0 turns the cache off. An entry is used for at most JWT_CACHE_TTL_MS and never past the token's own expiry.
+   */
+  JWT_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  JWT_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
 
   /**
    * Token buckets per caller and method: comma-separated `<method>=<tokens per second>[:<burst>]`, where method is
