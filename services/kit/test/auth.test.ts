@@ -8,6 +8,7 @@ import {
   baseConfigSchema,
   ContextValues,
   createClient,
+  createLogger,
   createTokenVerifier,
   defineService,
   DEFAULT_POLICY,
@@ -310,5 +311,26 @@ describe("method policies", () => {
         }),
       /JWT_PUBLIC_KEY_FILE: set only one of/,
     );
+  });
+});
+
+describe("logs", () => {
+  it("redact credentials wherever a line carries them, up to three levels deep", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ service: "t", format: "json", destination: { write: (line) => lines.push(line) } });
+    logger.info(
+      {
+        authorization: "Bearer top-level",
+        metadata: { authorization: "Bearer nested", "set-cookie": "id=1", "x-request-id": "kept" },
+        request: { headers: { authorization: "Bearer deeper" }, password: "hunter2" },
+      },
+      "call",
+    );
+    const text = lines.join("");
+    for (const secret of ["top-level", "nested", "id=1", "deeper", "hunter2"])
+      assert.ok(!text.includes(secret), secret);
+    const line = JSON.parse(text) as { metadata: Record<string, string> };
+    assert.equal(line.metadata.authorization, "[REDACTED]");
+    assert.equal(line.metadata["x-request-id"], "kept");
   });
 });
