@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, with h2load
 # (Debian's nghttp2-client, installed on demand). Options through BENCH_ROUNDS, BENCH_REQUESTS, BENCH_WARMUP.
+# `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$root"
@@ -18,7 +19,17 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is needed to pin p
 step "build"
 npx tsc -b
 
-step "Greet: bare grpc-js vs the kit's full chain"
+case "${1:-}" in
+  "") step "Greet: bare grpc-js vs the kit's full chain" ;;
+  --auth)
+    step "Greet: the kit's chain vs the same with bearer-token verification (JWT, ES256)"
+    export BENCH_COMPARE=auth
+    ;;
+  *)
+    echo "usage: npm run bench [-- --auth]" >&2
+    exit 2
+    ;;
+esac
 node services/greeter/dist/bench/run-bench.js
 
 step "clients: what retries and circuit breakers cost per call, and what an open breaker saves"

@@ -75,6 +75,14 @@ unformatted="$(cd xds && gofmt -l .)"
 LATTICE_XDS_SERVER="$(bash scripts/xds/build.sh)"
 export LATTICE_XDS_SERVER
 
+step "openssl (the TLS tests make their certificates with it at run time)"
+if ! command -v openssl >/dev/null; then
+  die() { echo "$*" >&2; exit 1; }
+  source scripts/lib/apt.sh
+  apt_install openssl
+fi
+openssl version
+
 step "test servers (PostgreSQL server, embedded PostgreSQL, NATS JetStream)"
 # One throwaway server of each for the whole run; tests use schemas and streams of their own.
 # In the system's temporary folder: the server runs as the postgres user, who may not be able to enter the checkout.

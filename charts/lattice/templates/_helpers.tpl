@@ -165,10 +165,59 @@ DATABASE_SCHEMA: {{ .schema | quote }}
 {{- range $callee := $cfg.calls | default list }}
 {{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
 {{- end }}
+{{- $ts := $v.transportSecurity }}
+{{- if ne $ts.mode "plaintext" }}
+{{- $paths := include "lattice.tlsPaths" .root | fromJson }}
+TLS_MODE: {{ $ts.mode | quote }}
+TLS_CERT_FILE: {{ $paths.cert | quote }}
+TLS_KEY_FILE: {{ $paths.key | quote }}
+TLS_CA_FILE: {{ $paths.ca | quote }}
+TLS_REFRESH_MS: {{ int64 ($ts.refreshMs | default 60000) | quote }}
+{{- end }}
+{{- with $v.auth.jwt }}{{ if .jwksUrl }}
+JWT_JWKS_URL: {{ .jwksUrl | quote }}
+JWT_ISSUER: {{ .issuer | quote }}
+JWT_AUDIENCE: {{ .audience | quote }}
+JWT_ROLES_CLAIM: {{ .rolesClaim | default "roles" | quote }}
+JWT_CLOCK_SKEW_S: {{ int64 (.clockSkewSeconds | default 30) | quote }}
+{{- end }}{{ end }}
+{{- if and $v.auth.rateLimits (not (hasKey ($cfg.env | default dict) "RATE_LIMITS")) }}
+RATE_LIMITS: {{ $v.auth.rateLimits | quote }}
+{{- end }}
 {{- range $key, $value := $cfg.env | default dict }}
 {{- /* toJson writes a number as its shortest exact form (0.25, -3, 1000000); toString would write 1e+06. */}}
 {{ $key }}: {{ kindIs "string" $value | ternary $value (toJson $value) | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+Where a service's certificate files are mounted (JSON: dir, cert, key, ca, caDir): the certificate Secret as a
+whole folder (never subPath, which the kubelet does not update on renewal) and, unless the CA bundle is that
+Secret's ca.crt, the bundle's ConfigMap or Secret as another folder.
+*/}}
+{{- define "lattice.tlsPaths" -}}
+{{- $bundle := .Values.transportSecurity.caBundle | default dict -}}
+{{- $dir := "/var/run/lattice/tls" -}}
+{{- $caDir := "/var/run/lattice/ca" -}}
+{{- $ca := eq ($bundle.source | default "certificateSecret") "certificateSecret" | ternary (printf "%s/ca.crt" $dir) (printf "%s/%s" $caDir ($bundle.key | default "ca.crt")) -}}
+{{- dict "dir" $dir "cert" (printf "%s/tls.crt" $dir) "key" (printf "%s/tls.key" $dir) "ca" $ca "caDir" $caDir | toJson -}}
+{{- end }}
+
+{{/* Release-wide consistency checks of the security values; a violation fails the render with a clear message. */}}
+{{- define "lattice.checkSecurity" -}}
+{{- $ts := .Values.transportSecurity -}}
+{{- if and (ne $ts.mode "plaintext") (eq .Values.loadBalancing.mode "mesh") -}}
+{{- fail (printf "transportSecurity.mode %s with loadBalancing.mode mesh: Linkerd's proxies already do mTLS, and TLS in the app would make the traffic opaque to them; use plaintext (the mesh identity authorizes callers)" $ts.mode) -}}
+{{- end -}}
+{{- $bundle := $ts.caBundle | default dict -}}
+{{- if and (ne $ts.mode "plaintext") (ne ($bundle.source | default "certificateSecret") "certificateSecret") (not $bundle.name) -}}
+{{- fail (printf "transportSecurity.caBundle.source %s needs caBundle.name (the %s holding the CA bundle)" $bundle.source $bundle.source) -}}
+{{- end -}}
+{{- with .Values.auth.jwt -}}
+{{- if and .jwksUrl (not (and .issuer .audience)) -}}
+{{- fail "auth.jwt.jwksUrl needs auth.jwt.issuer and auth.jwt.audience (every token must name both)" -}}
+{{- end -}}
+{{- end -}}
 {{- end }}
 
 {{/* Secret data (base64) of service .name; empty for a service that needs neither database nor NATS. */}}

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, relative } from "node:path";
@@ -24,6 +25,8 @@ export interface LaunchOptions {
   readonly only: readonly string[];
   /** Services find each other through the local xDS control plane (xds/) instead of fixed addresses. */
   readonly xds?: boolean;
+  /** Mutual TLS with development certificates (scripts/dev-certs.sh). */
+  readonly tls?: boolean;
   /** The launcher's environment, the base of every service's. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether the launcher writes to a terminal (services then log in pretty form). */
@@ -113,11 +116,13 @@ export async function launch(options: LaunchOptions): Promise<number> {
       xds = await startXds(options.root, declarations, dataDir);
       print(`xDS ${xds.xdsAddress}, API http://${xds.apiAddress}`);
     }
+    const certsDir = options.tls ? makeDevCertificates() : undefined;
     const servers: LocalServers = {
       databaseUrl: postgres?.url,
       natsUrl,
       xdsBootstrap: xds?.bootstrap,
       xdsApi: xds ? `http://${xds.apiAddress}` : undefined,
+      certsDir,
     };
 
     if (signalled === 0) {
@@ -150,6 +155,18 @@ export async function launch(options: LaunchOptions): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("exit", onExit);
+  }
+
+  /** Runs scripts/dev-certs.sh (a certificate per service, renewed on every start); returns their folder. */
+  function makeDevCertificates(): string {
+    const dir = join(options.root, ".lattice", "certs");
+    step(`mutual TLS: development certificates in ${relative(options.root, dir)} (scripts/dev-certs.sh)`);
+    const made = spawnSync("bash", [join(options.root, "scripts", "dev-certs.sh"), "--out", dir], {
+      encoding: "utf8",
+    });
+    if (made.status !== 0)
+      throw new StartFailure(`scripts/dev-certs.sh failed: ${(made.stderr || made.error?.message || "").trim()}`);
+    return dir;
   }
 
   /** NATS_URL from the environment, or a local nats-server started (built first when needed), or undefined. */

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { peerAddressVariable, type ServiceDeclaration } from "@lattice/kit";
 
 /** The only address `npm start` listens on and calls: nothing is reachable from outside the machine. */
@@ -13,6 +14,8 @@ export interface LocalServers {
   readonly xdsBootstrap?: string;
   /** Its HTTP API, e.g. "http://127.0.0.1:18001". */
   readonly xdsApi?: string;
+  /** With --tls: the folder of scripts/dev-certs.sh (<dir>/<service>/tls.crt, tls.key, ca.crt). */
+  readonly certsDir?: string;
 }
 
 /**
@@ -20,7 +23,8 @@ export interface LocalServers {
  * with its declared ports; DATABASE_URL when it declares a database; NATS_URL when it declares events and NATS
  * runs (without it, events wait in the outbox); and `<PEER>_SERVICE_ADDRESS=127.0.0.1:<peer's gRPC port>` for each
  * service it calls, whether that peer was started or not — or, with a local xDS control plane, `xds:///<peer>` and
- * the bootstrap in GRPC_XDS_BOOTSTRAP_CONFIG. Throws when a call names an undeclared service or a
+ * the bootstrap in GRPC_XDS_BOOTSTRAP_CONFIG; with `certsDir` (--tls), TLS_MODE=mtls and the service's own
+ * certificate files. Throws when a call names an undeclared service or a
  * database is declared but `servers` has none.
  */
 export function serviceEnv(
@@ -40,6 +44,12 @@ export function serviceEnv(
     env.DATABASE_URL = servers.databaseUrl;
   }
   if (service.events && servers.natsUrl) env.NATS_URL = servers.natsUrl;
+  if (servers.certsDir) {
+    env.TLS_MODE = "mtls";
+    env.TLS_CERT_FILE = join(servers.certsDir, service.name, "tls.crt");
+    env.TLS_KEY_FILE = join(servers.certsDir, service.name, "tls.key");
+    env.TLS_CA_FILE = join(servers.certsDir, service.name, "ca.crt");
+  }
   for (const peer of service.calls) {
     const declared = declarations.find((candidate) => candidate.name === peer);
     if (!declared) throw new Error(`${service.name} calls "${peer}", which is not a declared service`);
@@ -66,6 +76,11 @@ export function launcherOwnedKeys(service: ServiceDeclaration): string[] {
     "NATS_URL",
     "GRPC_XDS_BOOTSTRAP",
     "GRPC_XDS_BOOTSTRAP_CONFIG",
+    // Plaintext unless --tls: one certificate exported in the shell would be every service's identity.
+    "TLS_MODE",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
+    "TLS_CA_FILE",
     ...service.calls.map(peerAddressVariable),
   ];
 }

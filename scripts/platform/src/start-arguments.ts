@@ -1,7 +1,7 @@
 import type { ServiceDeclaration } from "@lattice/kit";
 
 /** What `npm start -- --help` prints. */
-export const START_USAGE = `usage: npm start [-- [--xds] [--only <service>...]]
+export const START_USAGE = `usage: npm start [-- [--only <service>...] [--xds] [--tls]]
 
 Starts every declared service (services/*/package.json with a "lattice" block) on 127.0.0.1, with the embedded
 PostgreSQL when one of them declares a database and nats-server (JetStream) when one declares events.
@@ -13,6 +13,8 @@ PostgreSQL when one of them declares a database and nats-server (JetStream) when
                        once) serves every declared service at its local port, and callers use xds:///<service>
                        targets; change what it serves while they run by editing .lattice/xds/services.json or
                        through its HTTP API (printed at start)
+  --tls                mutual TLS between the services: makes a development CA and a certificate per service in
+                       .lattice/certs (scripts/dev-certs.sh, needs openssl) and starts every service with TLS_MODE=mtls
   --help               this text
 
 Environment: NATS_URL uses that NATS server instead of starting one; NATS_SERVER names the nats-server binary
@@ -30,13 +32,19 @@ export interface StartArguments {
   /** Discovery through the local xDS control plane instead of fixed addresses. */
   readonly xds: boolean;
   readonly help: boolean;
+  /** Mutual TLS with development certificates. */
+  readonly tls: boolean;
 }
 
-/** Parses `--only a b`, `--only a,b`, `--only=a` (repeatable), `--xds` and `--help`; throws UsageError for anything else. */
+/**
+ * Parses `--only a b`, `--only a,b`, `--only=a` (repeatable), `--xds`, `--tls` and `--help`; throws UsageError for
+ * anything else.
+ */
 export function parseStartArguments(argv: readonly string[]): StartArguments {
   const only: string[] = [];
   let help = false;
   let xds = false;
+  let tls = false;
   let collecting = false;
   for (const arg of argv) {
     if (arg === "--help" || arg === "-h") {
@@ -44,6 +52,9 @@ export function parseStartArguments(argv: readonly string[]): StartArguments {
       collecting = false;
     } else if (arg === "--xds") {
       xds = true;
+      collecting = false;
+    } else if (arg === "--tls") {
+      tls = true;
       collecting = false;
     } else if (arg === "--only") {
       collecting = true;
@@ -57,7 +68,7 @@ export function parseStartArguments(argv: readonly string[]): StartArguments {
     }
   }
   if (collecting && only.length === 0) throw new UsageError("--only needs at least one service name");
-  return { only, xds, help };
+  return { only, xds, help, tls };
 }
 
 function splitNames(list: string): string[] {

@@ -41,7 +41,8 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
     lines.push(
       `  xDS         ${servers.xdsApi}/v1/config  (callers use xds:///<service>; PUT /v1/services/<name> to change one)`,
     );
-  lines.push("", "Try (from this folder):", ...exampleCalls(services));
+  if (servers.certsDir) lines.push("", `  mTLS: every call needs a client certificate from ${servers.certsDir}`);
+  lines.push("", "Try (from this folder):", ...exampleCalls(services, servers.certsDir));
   const first = services[0];
   if (first) {
     lines.push(
@@ -53,16 +54,25 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
   return lines.join("\n");
 }
 
-/** One buf curl line per known example method a service serves, and one --list-methods line per service. */
-export function exampleCalls(services: readonly ServiceDeclaration[]): string[] {
+/**
+ * One buf curl line per known example method a service serves, and one --list-methods line per service. With
+ * `certsDir` (npm start --tls) the calls use TLS and present the service's own development certificate.
+ */
+export function exampleCalls(services: readonly ServiceDeclaration[], certsDir?: string): string[] {
+  const curl = (service: ServiceDeclaration) =>
+    certsDir
+      ? `npx buf curl --protocol grpc --cacert ${certsDir}/ca.crt --cert ${certsDir}/${service.name}/tls.crt ` +
+        `--key ${certsDir}/${service.name}/tls.key --servername ${service.name}`
+      : BUF_CURL;
+  const base = (service: ServiceDeclaration) => `${certsDir ? "https" : "http"}://${LOCAL_HOST}:${service.ports.grpc}`;
   const calls: string[] = [];
   for (const service of services) {
-    const base = `http://${LOCAL_HOST}:${service.ports.grpc}`;
     for (const [method, request] of Object.entries(EXAMPLE_REQUESTS)) {
       const grpcService = method.slice(0, method.indexOf("/"));
-      if (service.grpcServices.includes(grpcService)) calls.push(`  ${BUF_CURL} -d '${request}' ${base}/${method}`);
+      if (service.grpcServices.includes(grpcService))
+        calls.push(`  ${curl(service)} -d '${request}' ${base(service)}/${method}`);
     }
   }
-  for (const service of services) calls.push(`  ${BUF_CURL} --list-methods http://${LOCAL_HOST}:${service.ports.grpc}`);
+  for (const service of services) calls.push(`  ${curl(service)} --list-methods ${base(service)}`);
   return calls;
 }

@@ -15,7 +15,12 @@ const servers = {
 
 describe("npm start -- --xds", () => {
   it("is asked for with --xds, beside --only", () => {
-    assert.deepEqual(parseStartArguments(["--xds", "--only", "order"]), { only: ["order"], xds: true, help: false });
+    assert.deepEqual(parseStartArguments(["--xds", "--only", "order"]), {
+      only: ["order"],
+      xds: true,
+      help: false,
+      tls: false,
+    });
     assert.equal(parseStartArguments([]).xds, false);
   });
 

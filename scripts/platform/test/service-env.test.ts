@@ -25,6 +25,20 @@ describe("serviceEnv", () => {
     assert.equal(env.GRPC_PORT, "50054");
   });
 
+  it("with --tls, turns mTLS on with the service's own certificate files; plaintext otherwise", () => {
+    const env = serviceEnv(order, all, { ...servers, certsDir: "/repo/.lattice/certs" });
+    assert.equal(env.TLS_MODE, "mtls");
+    assert.equal(env.TLS_CERT_FILE, "/repo/.lattice/certs/order/tls.crt");
+    assert.equal(env.TLS_KEY_FILE, "/repo/.lattice/certs/order/tls.key");
+    assert.equal(env.TLS_CA_FILE, "/repo/.lattice/certs/order/ca.crt");
+    assert.equal(serviceEnv(order, all, servers).TLS_MODE, undefined);
+    // A certificate exported in the shell never becomes every service's identity.
+    const inherited = { TLS_MODE: "mtls", TLS_CERT_FILE: "/home/me/mine.crt" };
+    const plain = processEnv(inherited, order, serviceEnv(order, all, servers), { terminal: false });
+    assert.equal(plain.TLS_MODE, undefined);
+    assert.equal(plain.TLS_CERT_FILE, undefined);
+  });
+
   it("leaves NATS_URL out when NATS is not running, so events wait in the outbox", () => {
     const env = serviceEnv(payment, all, { databaseUrl: servers.databaseUrl });
     assert.equal(env.NATS_URL, undefined);

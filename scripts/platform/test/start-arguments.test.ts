@@ -5,7 +5,7 @@ import { all } from "./support.js";
 
 describe("npm start arguments", () => {
   it("takes --only with names after it, comma lists and --only=", () => {
-    assert.deepEqual(parseStartArguments([]), { only: [], xds: false, help: false });
+    assert.deepEqual(parseStartArguments([]), { only: [], xds: false, help: false, tls: false });
     assert.deepEqual(parseStartArguments(["--only", "order", "user"]).only, ["order", "user"]);
     assert.deepEqual(parseStartArguments(["--only", "order,user", "--only=greeter"]).only, [
       "order",
@@ -13,6 +13,16 @@ describe("npm start arguments", () => {
       "greeter",
     ]);
     assert.equal(parseStartArguments(["--help"]).help, true);
+  });
+
+  it("takes --tls anywhere, also after --only names", () => {
+    assert.deepEqual(parseStartArguments(["--only", "order", "--tls"]), {
+      only: ["order"],
+      xds: false,
+      help: false,
+      tls: true,
+    });
+    assert.equal(parseStartArguments(["--tls"]).tls, true);
   });
 
   it("refuses unknown arguments and an empty --only", () => {

@@ -1,8 +1,10 @@
 /**
- * Greet throughput and latency of the greeter with the kit's full chain against a bare grpc-js server running the
- * same handler. Both servers run for the whole benchmark, pinned to CPU 0, with h2load pinned to CPU 1. They are
- * measured in short alternating bursts, so each pair of runs sees the same machine conditions; the report gives
- * medians over rounds and the median of the per-round ratios. Run through `npm run bench`.
+ * Greet throughput and latency of two servers measured side by side: by default the greeter with the kit's full
+ * chain against a bare grpc-js server running the same handler; with BENCH_COMPARE=auth the greeter against the
+ * greeter verifying a bearer token (ES256, JWKS file) on every call — the cost of the auth interceptor. Both servers
+ * run for the whole benchmark, pinned to CPU 0, with h2load pinned to CPU 1. They are measured in short alternating
+ * bursts, so each pair of runs sees the same machine conditions; the report gives medians over rounds and the median
+ * of the per-round ratios. Run through `npm run bench` (`npm run bench -- --auth`).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,30 +13,62 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@lattice/kit";
 import { GreeterServiceService, GreetRequest, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 50_000);
 const WARMUP = Number(process.env["BENCH_WARMUP"] ?? 50_000);
+const COMPARE = process.env["BENCH_COMPARE"] === "auth" ? "auth" : "chain";
 const CONNECTIONS = 16;
 const STREAMS = 32;
-const PORTS = { bare: 50061, kit: 50062 } as const;
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-const servers = {
-  bare: { main: fileURLToPath(new URL("./bare-server.js", import.meta.url)), env: {} },
-  kit: {
-    main: fileURLToPath(new URL("../src/main.js", import.meta.url)),
-    // Full chain as deployed: metrics, one info log line per call (to /dev/null here), recovery.
-    env: {
-      GRPC_HOST: "127.0.0.1",
-      ADMIN_HOST: "127.0.0.1",
-      ADMIN_PORT: "18061",
-      HEALTH_PORT: "18071",
-      LOG_FORMAT: "json",
-    },
-  },
-} as const;
-type ServerName = keyof typeof servers;
+const work = mkdtempSync(join(tmpdir(), "lattice-bench-"));
+
+// A token every request carries in the auth comparison (both servers get it; only one verifies it). Greet is
+// declared anonymous, and a token that is sent is still verified: the whole cost of verification, on every call.
+const keys = await generateKeyPair("ES256", { extractable: true });
+const jwksFile = join(work, "jwks.json");
+writeFileSync(
+  jwksFile,
+  JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: "bench", alg: "ES256" }] }),
+);
+const token = await new SignJWT({ roles: ["user"] })
+  .setProtectedHeader({ alg: "ES256", kid: "bench" })
+  .setSubject("bench")
+  .setIssuer("https://issuer.bench")
+  .setAudience("lattice")
+  .setExpirationTime("2h")
+  .sign(keys.privateKey);
+
+const kitMain = fileURLToPath(new URL("../src/main.js", import.meta.url));
+// Full chain as deployed: metrics, one info log line per call (to /dev/null here), recovery.
+const kitEnv = (adminPort: number) => ({
+  GRPC_HOST: "127.0.0.1",
+  ADMIN_HOST: "127.0.0.1",
+  ADMIN_PORT: String(adminPort),
+  HEALTH_PORT: String(adminPort + 10),
+  LOG_FORMAT: "json",
+});
+const jwtEnv = { JWT_JWKS_FILE: jwksFile, JWT_ISSUER: "https://issuer.bench", JWT_AUDIENCE: "lattice" };
+
+interface Server {
+  readonly main: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly port: number;
+}
+const servers: Readonly<Record<string, Server>> =
+  COMPARE === "auth"
+    ? {
+        kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
+        auth: { main: kitMain, env: { ...kitEnv(18062), ...jwtEnv }, port: 50063 },
+      }
+    : {
+        bare: { main: fileURLToPath(new URL("./bare-server.js", import.meta.url)), env: {}, port: 50061 },
+        kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
+      };
+const [BASE, MEASURED] = Object.keys(servers) as [string, string];
+const headers = COMPARE === "auth" ? [`authorization: Bearer ${token}`] : [];
 
 interface Result {
   rps: number;
@@ -44,7 +78,6 @@ interface Result {
   p99: number;
 }
 
-const work = mkdtempSync(join(tmpdir(), "lattice-bench-"));
 const body = join(work, "greet.bin");
 const request = GreetRequest.encode({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).finish();
 const frame = Buffer.alloc(5 + request.length);
@@ -52,22 +85,25 @@ frame.writeUInt32BE(request.length, 1);
 frame.set(request, 5);
 writeFileSync(body, frame);
 
-async function start(name: ServerName): Promise<ChildProcess> {
-  const { main, env } = servers[name];
+async function start(name: string): Promise<ChildProcess> {
+  const { main, env, port } = servers[name]!;
   // Logs go to /dev/null: the server still formats and writes every line, as it would to a container's stdout.
   const devNull = openSync("/dev/null", "w");
   const child = spawn("taskset", ["-c", "0", process.execPath, main], {
-    env: { ...process.env, ...env, GRPC_PORT: String(PORTS[name]) },
+    env: { ...process.env, ...env, GRPC_PORT: String(port) },
     stdio: ["ignore", devNull, "inherit"],
   });
   closeSync(devNull);
   // Ready once a real client gets the right answer (h2load checks only the HTTP status, not grpc-status).
-  const client = createClient(GreeterServiceService, `127.0.0.1:${PORTS[name]}`);
+  const client = createClient(GreeterServiceService, `127.0.0.1:${port}`);
   try {
     for (let attempt = 0; ; attempt++) {
       if (child.exitCode !== null) throw new Error(`${name} server exited with ${child.exitCode}`);
       const reply = await client
-        .greet({ name: "Ada", language: Language.LANGUAGE_ENGLISH }, { timeoutMs: 1000 })
+        .greet(
+          { name: "Ada", language: Language.LANGUAGE_ENGLISH },
+          { timeoutMs: 1000, metadata: COMPARE === "auth" ? { authorization: `Bearer ${token}` } : {} },
+        )
         .catch((error: unknown) => {
           if (attempt >= 50) throw error;
           return undefined;
@@ -92,6 +128,7 @@ async function stop(child: ChildProcess): Promise<void> {
 function h2load(port: number, requests: number, logFile?: string): Omit<Result, "cpuUs"> {
   const args = ["-c", "1", "h2load", "-n", String(requests), "-c", String(CONNECTIONS), "-m", String(STREAMS)];
   args.push("-t", "1", "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", body);
+  for (const header of headers) args.push("-H", header);
   if (logFile) args.push("--log-file", logFile);
   args.push(`http://127.0.0.1:${port}/lattice.greeter.v1.GreeterService/Greet`);
   const run = spawnSync("taskset", args, { encoding: "utf8" });
@@ -126,32 +163,34 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const results: Record<ServerName, Result[]> = { bare: [], kit: [] };
+const results: Record<string, Result[]> = { [BASE]: [], [MEASURED]: [] };
 const ratios: number[] = [];
 const cpuRatios: number[] = [];
-console.log(`Greet, ${REQUESTS} requests per run, ${CONNECTIONS} connections x ${STREAMS} streams, ${ROUNDS} rounds`);
-const running = { bare: await start("bare"), kit: await start("kit") };
+console.log(
+  `Greet (${BASE} vs ${MEASURED}), ${REQUESTS} requests per run, ${CONNECTIONS} connections x ${STREAMS} streams, ${ROUNDS} rounds`,
+);
+const running: Record<string, ChildProcess> = { [BASE]: await start(BASE), [MEASURED]: await start(MEASURED) };
 try {
-  for (const name of ["bare", "kit"] as const) h2load(PORTS[name], WARMUP);
+  for (const name of [BASE, MEASURED]) h2load(servers[name]!.port, WARMUP);
   for (let round = 1; round <= ROUNDS; round++) {
-    const order: ServerName[] = round % 2 ? ["bare", "kit"] : ["kit", "bare"];
+    const order = round % 2 ? [BASE, MEASURED] : [MEASURED, BASE];
     for (const name of order) {
-      const pid = running[name].pid!;
+      const pid = running[name]!.pid!;
       const cpuBefore = cpuSeconds(pid);
-      const load = h2load(PORTS[name], REQUESTS, join(work, `${name}-${round}.log`));
+      const load = h2load(servers[name]!.port, REQUESTS, join(work, `${name}-${round}.log`));
       const result = { ...load, cpuUs: ((cpuSeconds(pid) - cpuBefore) / REQUESTS) * 1e6 };
-      results[name].push(result);
+      results[name]!.push(result);
       console.log(
         `round ${String(round).padStart(2)} ${name.padEnd(4)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  CPU ${result.cpuUs.toFixed(1)} µs/req`,
       );
     }
-    const [bare, kit] = [results.bare[round - 1]!, results.kit[round - 1]!];
-    ratios.push(kit.rps / bare.rps);
-    cpuRatios.push(bare.cpuUs / kit.cpuUs);
+    const [base, measured] = [results[BASE]![round - 1]!, results[MEASURED]![round - 1]!];
+    ratios.push(measured.rps / base.rps);
+    cpuRatios.push(base.cpuUs / measured.cpuUs);
   }
   console.log("\nmedian over rounds");
-  for (const name of ["bare", "kit"] as const) {
-    const runs = results[name];
+  for (const name of [BASE, MEASURED]) {
+    const runs = results[name]!;
     const rps = median(runs.map((r) => r.rps))
       .toFixed(0)
       .padStart(7);
@@ -160,11 +199,16 @@ try {
     const cpu = median(runs.map((r) => r.cpuUs)).toFixed(1);
     console.log(`  ${name.padEnd(4)} ${rps} req/s  p50 ${p50} ms  p99 ${p99} ms  CPU ${cpu} µs/req`);
   }
+  const target = COMPARE === "chain" ? "  (target >= 0.95)" : "";
   console.log(
-    `  throughput ratio kit/bare (median of per-round ratios): ${median(ratios).toFixed(3)}  (target >= 0.95)`,
+    `  throughput ratio ${MEASURED}/${BASE} (median of per-round ratios): ${median(ratios).toFixed(3)}${target}`,
   );
-  console.log(`  CPU-cost ratio bare/kit per request (median of per-round ratios): ${median(cpuRatios).toFixed(3)}`);
+  console.log(
+    `  CPU-cost ratio ${BASE}/${MEASURED} per request (median of per-round ratios): ${median(cpuRatios).toFixed(3)}`,
+  );
+  const extra = median(results[MEASURED]!.map((r) => r.cpuUs)) - median(results[BASE]!.map((r) => r.cpuUs));
+  console.log(`  extra server CPU per request: ${extra.toFixed(1)} µs`);
 } finally {
-  await Promise.all([stop(running.bare), stop(running.kit)]);
+  await Promise.all([stop(running[BASE]!), stop(running[MEASURED]!)]);
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { securityConfigShape } from "./security/config.js";
 
 /**
  * Settings every service reads from its environment. Services extend this schema with their own keys; the whole
@@ -52,6 +53,8 @@ export const baseConfigSchema = z.object({
     .int()
     .min(1024)
     .default(4 * 1024 * 1024),
+  /** TLS, bearer tokens, rate limits: all off by default (see securityConfigShape and docs/security.md). */
+  ...securityConfigShape,
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

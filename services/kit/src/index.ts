@@ -65,6 +65,32 @@ export {
 export { mapFailure, whenFinished } from "./interceptors/outcome.js";
 export { defaultLevelForCode, type CallLogLevel, type LoggingOptions } from "./interceptors/logging.js";
 
+// Security: TLS, bearer tokens, method policies, rate limits (docs/security.md)
+export { securityConfigShape, securityConfigIssues, type SecurityConfig } from "./security/config.js";
+export { parseRateLimits, ruleFor, type RateLimitRule } from "./security/rate-limit-rules.js";
+export { isCaller, parseSubjectAltName, type AuthContextLike, type PeerIdentity } from "./security/peer-identity.js";
+export {
+  AUTH_ERROR_DOMAIN,
+  AUTHORIZATION_HEADER,
+  authInterceptor,
+  PRINCIPAL,
+  principalOf,
+  type AuthOptions,
+} from "./security/auth-interceptor.js";
+export {
+  createTokenVerifier,
+  KeysUnavailable,
+  TokenRejected,
+  type Principal,
+  type TokenVerifier,
+} from "./security/jwt.js";
+export { DEFAULT_POLICY, methodPolicies, type MethodPolicy } from "./security/method-policies.js";
+export { forwardTokenInterceptor } from "./security/forward-token.js";
+export { callerKey, RateLimitMetrics, rateLimitInterceptor, TokenBuckets } from "./security/rate-limit.js";
+export { serverSecurityInterceptors, type ServerSecurityOptions } from "./security/server-security.js";
+export { TransportSecurity, type TlsMode } from "./security/transport.js";
+export { CertificateFiles, type CertificateFilesOptions } from "./security/certificate-files.js";
+
 // Errors
 export {
   AlreadyExistsError,

@@ -12,13 +12,43 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** JSON logs with the service name on every line; human-readable only for people at a terminal. */
+/**
+ * Fields whose values never reach a log line, wherever they appear up to three levels deep (a header map, a
+ * request, an error's metadata): bearer tokens and other credentials. pino replaces the value with "[REDACTED]".
+ */
+export const REDACTED_KEYS: readonly string[] = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "token",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "password",
+  "secret",
+  "client_secret",
+  "private_key",
+];
+
+const redactPaths = REDACTED_KEYS.flatMap((key) => {
+  const field = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  const path = (prefix: string) => (field.startsWith("[") ? `${prefix}${field}` : `${prefix}.${field}`);
+  return [field, path("*"), path("*.*")];
+});
+
+/**
+ * JSON logs with the service name on every line; human-readable only for people at a terminal. Credentials are
+ * redacted (REDACTED_KEYS).
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const pretty =
     options.format === "pretty" || (options.format !== "json" && !options.destination && process.stdout.isTTY);
   const settings = {
     level: options.level ?? "info",
     base: { service: options.service },
+    redact: { paths: redactPaths, censor: "[REDACTED]" },
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } } : {}),
   };
   if (pretty) return pino(settings);

@@ -11,7 +11,7 @@ export const releaseName = "lattice";
 export const namespace = "lattice";
 
 /** The value sets the chart ships, each applied alone over the chart's defaults. */
-export const valueSets = ["default", "dev", "staging", "mesh", "no-mesh", "xds"] as const;
+export const valueSets = ["default", "dev", "staging", "mesh", "no-mesh", "xds", "mtls"] as const;
 export type ValueSet = (typeof valueSets)[number];
 
 export const valuesFiles = (set: ValueSet, chart = chartDir): string[] =>

@@ -122,15 +122,20 @@ for (const set of valueSets) {
         assert.ok(period <= drain, `readinessProbe.periodSeconds ${period} is longer than the ${drain}s drain`);
       });
 
-      test(`${service}: Services name the gRPC port and mark it h2c`, async () => {
+      test(`${service}: Services name the gRPC port and mark it h2c when it is plaintext`, async () => {
         const { manifests } = await render(set);
+        const container = serviceContainer(deploymentOf(manifests, service), service);
+        const tls = (resolveServiceEnv(service, container, manifests).TLS_MODE ?? "plaintext") !== "plaintext";
         const selecting = servicesSelecting(manifests, service);
         assert.ok(selecting.length > 0, `no Service selects app.kubernetes.io/name=${service}`);
         for (const svc of selecting) {
           const ports = (svc.spec as { ports?: { name?: string; appProtocol?: string }[] }).ports ?? [];
           const grpc = ports.find((port) => port.name === "grpc");
           assert.ok(grpc, `Service ${svc.metadata.name} has no port named grpc`);
-          assert.equal(grpc.appProtocol, "kubernetes.io/h2c", `Service ${svc.metadata.name} grpc appProtocol`);
+          // Over TLS the port is not cleartext HTTP/2: a proxy taking it for h2c would break every call.
+          assert.equal(grpc.appProtocol, tls ? undefined : "kubernetes.io/h2c", `Service ${svc.metadata.name}`);
+          const health = ports.find((port) => port.name === "health");
+          if (health) assert.equal(health.appProtocol, "kubernetes.io/h2c", "the health port is always plaintext");
         }
       });
     }
@@ -225,7 +230,7 @@ test("no secret values in the shipped values files (dev defaults excepted)", () 
   const userinfoWithPassword = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]+:[^/@\s]+@/i;
   const files = [
     join(chartDir, "values.yaml"),
-    ...["staging", "mesh", "no-mesh"].map((s) => join(chartDir, "values", `${s}.yaml`)),
+    ...["staging", "mesh", "no-mesh", "mtls"].map((s) => join(chartDir, "values", `${s}.yaml`)),
   ];
   const found: string[] = [];
   const walk = (value: unknown, path: string, file: string) => {

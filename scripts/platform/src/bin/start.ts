@@ -14,6 +14,7 @@ try {
       root: repositoryRoot,
       only: args.only,
       xds: args.xds,
+      tls: args.tls,
       env: process.env,
       terminal: process.stdout.isTTY,
       print: (line) => console.log(line),

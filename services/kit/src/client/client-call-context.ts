@@ -26,6 +26,9 @@ export class ClientCallContext implements CallContext {
     readonly log: Logger,
   ) {}
 
+  /** Not known on the client side. */
+  readonly peerIdentity = undefined;
+
   get signal(): AbortSignal {
     return this.cancelSignal ?? NEVER_ABORTS;
   }

@@ -17,6 +17,7 @@ import { GrpcError, isServiceError } from "../errors/grpc-error.js";
 import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
 import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
 import type { Logger } from "../logger.js";
+import { forwardTokenInterceptor } from "../security/forward-token.js";
 import type { CallContext } from "../rpc/call-context.js";
 import type {
   AnyMethodDefinition,
@@ -103,6 +104,12 @@ export interface ClientOptions {
   interceptors?: readonly Interceptor[];
   /** Logger of calls made outside a server call (inside one, the server call's logger is used). */
   logger?: Logger;
+  /**
+   * Pass on the verified bearer token of the server call being handled (forwardTokenInterceptor). For clients of
+   * Lattice services, which verify it again; connect() sets it. Off by default, so a token never reaches another
+   * system by accident.
+   */
+  forwardToken?: boolean;
 }
 
 const SILENT = pino({ level: "silent" });
@@ -136,6 +143,7 @@ export function createClient<D extends AnyServiceDefinition>(
     : undefined;
   const interceptors = [
     forwardRequestIdInterceptor(),
+    ...(options.forwardToken ? [forwardTokenInterceptor()] : []),
     ...(breakers ? [breakers.interceptor] : []),
     ...(options.interceptors ?? []),
   ];

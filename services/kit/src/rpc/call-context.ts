@@ -3,6 +3,7 @@ import type { ContextValues } from "../context/context-values.js";
 import { GrpcError } from "../errors/grpc-error.js";
 import { Status } from "../errors/status-codes.js";
 import type { Logger } from "../logger.js";
+import type { PeerIdentity } from "../security/peer-identity.js";
 import type { MethodInfo } from "./method.js";
 
 /** Which end of a call a context belongs to. */
@@ -33,6 +34,12 @@ export interface CallContext {
   readonly cancelled: boolean;
   /** Server: the caller's address, e.g. "127.0.0.1:53412". Client: the target dialed, e.g. "dns:///user:50051". */
   readonly peer: string;
+  /**
+   * Server: the caller's identity from the client certificate the TLS handshake verified (TLS_MODE=mtls): its DNS
+   * names, URIs, SPIFFE ID and the Lattice service it names; undefined over plaintext or without a client
+   * certificate. Never taken from request headers. Client: undefined.
+   */
+  readonly peerIdentity: PeerIdentity | undefined;
   /**
    * The request id. Server: the caller's `x-request-id` when it sent a usable one (1 to 128 printable ASCII
    * characters), else a UUID made on first use — so the first Lattice service a request reaches is its edge. It is on

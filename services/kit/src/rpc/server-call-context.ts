@@ -3,6 +3,7 @@ import { ContextValues } from "../context/context-values.js";
 import { randomUUID } from "node:crypto";
 import { REQUEST_ID_HEADER, usableRequestId } from "../context/request-id.js";
 import type { Logger } from "../logger.js";
+import { identityOfAuthContext, type AuthContextLike, type PeerIdentity } from "../security/peer-identity.js";
 import type { CallContext } from "./call-context.js";
 import type { MethodInfo } from "./method.js";
 
@@ -13,6 +14,8 @@ export interface RawServerCall {
   getPeer(): string;
   getDeadline(): Date | number;
   once(event: "cancelled", listener: () => void): unknown;
+  /** grpc-js server calls have it; fakes in tests may leave it out (then there is no peer identity). */
+  getAuthContext?(): AuthContextLike | null;
 }
 
 /**
@@ -28,6 +31,7 @@ export class ServerCallContext implements CallContext {
   private header: Metadata | undefined;
   private trailer: Metadata | undefined;
   private finished = false;
+  private identity: { value: PeerIdentity | undefined } | undefined;
 
   constructor(
     private readonly call: RawServerCall,
@@ -61,6 +65,12 @@ export class ServerCallContext implements CallContext {
 
   get peer(): string {
     return this.call.getPeer();
+  }
+
+  // Read once per call, and only when asked for: the peer certificate is parsed on each read.
+  get peerIdentity(): PeerIdentity | undefined {
+    this.identity ??= { value: identityOfAuthContext(this.call.getAuthContext?.()) };
+    return this.identity.value;
   }
 
   get deadline(): Date | undefined {

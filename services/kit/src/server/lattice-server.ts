@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { Server, type ChannelOptions } from "@grpc/grpc-js";
 import type { BaseConfig } from "../config.js";
 import { HealthRegistry, ServingStatus } from "../health/health-registry.js";
 import { healthService, HealthService } from "../health/health-service.js";
@@ -17,6 +17,10 @@ import type { ServiceImplementation } from "../rpc/implementation.js";
 import { methodInfo } from "../rpc/method.js";
 import { keepRequestBytes } from "../validation/request-bytes.js";
 import { validationInterceptor } from "../validation/validation-interceptor.js";
+import type { SecurityConfig } from "../security/config.js";
+import type { MethodPolicy } from "../security/method-policies.js";
+import { serverSecurityInterceptors } from "../security/server-security.js";
+import { TransportSecurity } from "../security/transport.js";
 import { grpcAddress } from "./address.js";
 
 export type ServerConfig = Pick<
@@ -31,7 +35,8 @@ export type ServerConfig = Pick<
   | "GRPC_KEEPALIVE_TIME_MS"
   | "GRPC_KEEPALIVE_TIMEOUT_MS"
   | "GRPC_MAX_RECEIVE_MESSAGE_BYTES"
->;
+> &
+  SecurityConfig;
 
 export interface LatticeServerOptions {
   config: ServerConfig;
@@ -39,6 +44,8 @@ export interface LatticeServerOptions {
   metrics?: ServerMetrics;
   /** Interceptors after the kit's own, as if given to use() first. */
   interceptors?: readonly Interceptor[];
+  /** Method policies by path, instead of those declared in the contracts (tests). */
+  policies?: ReadonlyMap<string, MethodPolicy>;
 }
 
 interface Registration {
@@ -50,16 +57,24 @@ interface Registration {
  * A grpc-js server with the kit's spine: the interceptor chain around every method, gRPC health with real
  * statuses, reflection, connection management, and a shutdown that drains before it stops.
  *
- * The chain, outermost first: metrics → logging → recovery → validation → what use() added → handler. Metrics,
- * logging and validation skip health and reflection (selected with `not(infrastructureMethods)`): probes every few
- * seconds are not traffic worth a log line or a latency sample. Validation enforces each method's contract (field
- * rules declared in its .proto, and the rules every field gets) on the bytes the deserializer hook kept, so
- * handlers and the interceptors added with use() see only valid requests. Request ids need no interceptor: the call context makes one when it is first used.
+ * The chain, outermost first: metrics → logging → recovery → auth → rate limit → validation → what use() added →
+ * handler. Metrics, logging, auth, rate limits and validation skip health and reflection (selected with
+ * `not(infrastructureMethods)`): probes every few seconds are not traffic worth a log line or a latency sample, and
+ * must work without credentials. Auth comes before validation, so a caller who may not call a method learns nothing
+ * about its fields; auth and rate limits are in the chain only when configured (docs/security.md). Validation
+ * enforces each method's contract (field rules declared in its .proto, and the rules every field gets) on the bytes
+ * the deserializer hook kept, so handlers and the interceptors added with use() see only valid requests. Request ids
+ * need no interceptor: the call context makes one when it is first used.
+ *
+ * The gRPC port is plaintext, TLS or mutual TLS (TLS_MODE); with TLS it binds only once the certificate files are
+ * usable, so readiness waits for them.
  */
 export class LatticeServer {
   readonly health = new HealthRegistry();
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** The credentials of the gRPC port and of the clients this process makes (setup's connect uses them). */
+  readonly transport: TransportSecurity;
   private readonly grpc: Server;
   private readonly config: ServerConfig;
   private readonly kitInterceptors: readonly Interceptor[];
@@ -78,8 +93,15 @@ export class LatticeServer {
       selectMethods(traffic, metricsInterceptor(this.metrics)),
       selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS, logger: this.logger })),
       recoveryInterceptor(),
+      ...serverSecurityInterceptors({
+        config: this.config,
+        registry: this.metrics.registry,
+        logger: this.logger,
+        policies: options.policies,
+      }),
       selectMethods(traffic, validationInterceptor()),
     ];
+    this.transport = new TransportSecurity(this.config, this.logger);
     this.added.push(...(options.interceptors ?? []));
     applyGrpcJsPatches(); // long deadlines, compressed flags: see rpc/grpc-js-patches.ts
     this.grpc = new Server(channelOptions(this.config));
@@ -132,11 +154,19 @@ export class LatticeServer {
       this.grpc.addService(keepRequestBytes(definition), adaptService(definition, implementation, options));
 
     const target = grpcAddress(this.config.GRPC_HOST, this.config.GRPC_PORT);
-    const port = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(new Error(`cannot listen on ${target}: ${error.message}`)) : resolve(bound),
-      ),
-    );
+    let port: number;
+    try {
+      // grpc-js drops connections that arrive before its credentials are loaded: bind once they are.
+      await this.transport.ready();
+      port = await new Promise<number>((resolve, reject) =>
+        this.grpc.bindAsync(target, this.transport.serverCredentials(), (error, bound) =>
+          error ? reject(new Error(`cannot listen on ${target}: ${error.message}`)) : resolve(bound),
+        ),
+      );
+    } catch (error) {
+      this.transport.close();
+      throw error;
+    }
     this.address = target.startsWith("unix:") ? target : grpcAddress(this.config.GRPC_HOST, port);
     return this.address;
   }
@@ -174,6 +204,7 @@ export class LatticeServer {
       this.logger.warn("shutting down: timeout reached, cancelling the calls still running");
       this.grpc.forceShutdown();
     }
+    this.transport.close();
     this.logger.info("shut down");
   }
 }

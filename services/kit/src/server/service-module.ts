@@ -51,7 +51,9 @@ export interface SetupContext<C extends BaseConfig> {
   /**
    * A client for a service this one declares it calls (`calls`), at the target its <NAME>_SERVICE_ADDRESS setting
    * names, balanced by GRPC_LB_POLICY; closed at shutdown. Calls made while handling a call inherit its deadline,
-   * cancellation and request id. Throws for a service the declaration does not list.
+   * cancellation, request id and verified bearer token. With TLS_MODE tls or mtls it dials with the process's
+   * certificate files (presenting its certificate in mtls) and requires the server's certificate to name `peer`.
+   * Throws for a service the declaration does not list.
    */
   readonly connect: <D extends AnyServiceDefinition>(
     definition: D,

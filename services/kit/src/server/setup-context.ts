@@ -69,7 +69,10 @@ export function setupContext<C extends BaseConfig>(
         dnsMinResolutionIntervalMs: settings.dnsMinResolutionIntervalMs,
         retry: settings.retry,
         breaker: settings.breaker,
+        credentials: server.transport.channelCredentials(),
+        forwardToken: true,
         ...options,
+        channelOptions: { ...server.transport.channelOptions(peer), ...options?.channelOptions },
       });
       releases.add(() => client.close());
       return client;

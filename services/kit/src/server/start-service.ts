@@ -79,6 +79,7 @@ export async function startService<C extends BaseConfig>(
       },
     };
   } catch (error) {
+    server.transport.close();
     await releases.releaseAll().catch(() => undefined);
     await admin.close();
     healthPort.close();

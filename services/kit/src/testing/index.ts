@@ -6,3 +6,4 @@ export * from "./declaration.js";
 export * from "./raw-call.js";
 export * from "./fuzz.js";
 export * from "./dns-server.js";
+export * from "./pki.js";
