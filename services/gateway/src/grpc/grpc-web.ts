@@ -64,6 +64,9 @@ export async function serveGrpcWeb(ctx: GrpcWebContext, exchange: Exchange): Pro
   try {
     if (exchange.method !== "POST")
       throw new GatewayError(Status.UNIMPLEMENTED, "gRPC-Web calls are POST requests", 405, { allow: "POST" });
+    const subtype = /^application\/grpc-web(?:-text)?(?:\+(\w+))?/i.exec(exchange.headers["content-type"] ?? "")?.[1];
+    if (subtype !== undefined && subtype.toLowerCase() !== "proto")
+      throw new GrpcError(Status.UNIMPLEMENTED, `gRPC-Web with the ${subtype} codec is not supported: use proto`);
     const method = ctx.methods.get(exchange.path);
     if (!method) throw new GrpcError(Status.UNIMPLEMENTED, `unknown method ${exchange.path}`);
     if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming")

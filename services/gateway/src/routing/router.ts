@@ -29,8 +29,8 @@ export class Router {
       const other = shapes.get(key);
       if (other)
         throw new RouteConflictError(
-          `conflicting HTTP routes: ${route.label} of ${route.method.toString()} and ${other.label} of ` +
-            `${other.method.toString()} match the same requests (${key})`,
+          `conflicting HTTP routes: ${route.label} of ${route.method.parent.typeName}.${route.method.name} and ${other.label} of ` +
+            `${other.method.parent.typeName}.${other.method.name} match the same requests (${key})`,
         );
       shapes.set(key, route);
       const list = this.byMethod.get(route.binding.httpMethod) ?? [];

@@ -51,7 +51,10 @@ export function routesOf(
       }
       if (bindings.length === 0) continue;
       if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
-        skipped.push({ method: method.toString(), reason: `${method.methodKind} methods are not served over REST` });
+        skipped.push({
+          method: `${method.parent.typeName}.${method.name}`,
+          reason: `${method.methodKind} methods are not served over REST`,
+        });
         continue;
       }
       for (const binding of bindings) routes.push(routeOf(method, binding));
