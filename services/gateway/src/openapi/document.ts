@@ -47,10 +47,7 @@ export function openApiDocument(registry: FileRegistry, routes: readonly Route[]
     if (body) operation["requestBody"] = body;
     operation["responses"] = {
       "200": { description: "OK", content: responseContent(route, schemas, statusRef) },
-      default: {
-        description: "An error: google.rpc.Status, with the HTTP status of its code",
-        content: { "application/json": { schema: statusRef } },
-      },
+      default: errorResponse(route, statusRef),
     };
     const item = (paths[path] ??= {});
     item[route.binding.httpMethod.toLowerCase()] = operation;
@@ -98,7 +95,9 @@ function pathOf(route: Route, schemas: SchemaCollector): { path: string; paramet
         continue;
       }
       n++;
-      const name = wildcards === 1 ? fieldPath : `${fieldPath}_${n}`;
+      // Dots are legal in a parameter name, but URI-template tools (and some generators) read them as operators.
+      const base = fieldPath.replaceAll(".", "_");
+      const name = wildcards === 1 ? base : `${base}_${n}`;
       parts.push(`{${name}}`);
       const pattern = variable.singleSegment ? undefined : variablePattern(span);
       parameters.push({
@@ -221,6 +220,29 @@ function responseContent(route: Route, schemas: SchemaCollector, statusRef: Json
           "Server-Sent Events: each message's JSON as the data of a default event, then one `status` event " +
           "with google.rpc.Status (code 0 when the stream ended well).",
       },
+    },
+  };
+}
+
+/**
+ * Errors: google.rpc.Status as JSON. A server stream whose call fails before its first message answers the same HTTP
+ * status with its own framing: `{"error": Status}` as one NDJSON line (labelled application/x-ndjson when asked for,
+ * application/json otherwise, as grpc-gateway does), or a `status` event.
+ */
+function errorResponse(route: Route, statusRef: JsonSchema): Record<string, unknown> {
+  const description = "An error: google.rpc.Status, with the HTTP status of its code";
+  if (route.method.methodKind !== "server_streaming")
+    return { description, content: { "application/json": { schema: statusRef } } };
+  // A request the gateway cannot bind is refused before the call starts, as a plain Status (grpc-gateway does the
+  // same); a call that fails before its first message ends with the stream's error line.
+  const line = { type: "object", properties: { error: statusRef }, required: ["error"] };
+  const either = { anyOf: [statusRef, line] };
+  return {
+    description,
+    content: {
+      "application/json": { schema: either },
+      [NDJSON_TYPE]: { schema: either },
+      "text/event-stream": { schema: { type: "string" } },
     },
   };
 }
