@@ -236,7 +236,11 @@ try {
   startGateway();
   await ready(`http://127.0.0.1:${PORT.gateway}/v1/greet`, { method: "POST", body: '{"name":"Ada"}' });
   await ready(`http://127.0.0.1:${PORT.gateway}/v1/users?pageSize=100`);
-  await ready(`http://127.0.0.1:${PORT.plain}/`);
+  // HTTP/2 only, like the load: asked with h2load itself.
+  for (let attempt = 0; spawnSync("h2load", ["-n", "1", `http://127.0.0.1:${PORT.plain}/`]).status !== 0; attempt++) {
+    if (attempt > 50) throw new Error("the plain JSON server did not become ready");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   console.log(`${REQUESTS} requests per run, ${CONNECTIONS} connections x ${STREAMS} streams (h2c), ${ROUNDS} rounds`);
   for (const target of targets) h2load(target, REQUESTS);
   const results = new Map<string, { rps: number; p50: number; p99: number; cpuUs: number }[]>();
