@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, with h2load
+# Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, the gateway's
+# REST and list costs against direct gRPC and a plain JSON server, with h2load
 # (Debian's nghttp2-client, installed on demand). Options through BENCH_ROUNDS, BENCH_REQUESTS, BENCH_WARMUP.
 # `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead.
 set -euo pipefail
@@ -31,6 +32,9 @@ case "${1:-}" in
     ;;
 esac
 node services/greeter/dist/bench/run-bench.js
+
+step "gateway: Greet as REST vs gRPC; a 100-user list as JSON through the gateway vs gRPC vs a plain Node JSON server"
+node services/gateway/dist/bench/run-bench.js
 
 step "clients: what retries and circuit breakers cost per call, and what an open breaker saves"
 taskset -c 1 node services/greeter/dist/bench/client-bench.js
