@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, the gateway's
+# Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, the codec path
+# (Lattice's generated codecs against @grpc/proto-loader's protobufjs on the same bare server), the gateway's
 # REST and list costs against direct gRPC and a plain JSON server, with h2load
 # (Debian's nghttp2-client, installed on demand). Options through BENCH_ROUNDS, BENCH_REQUESTS, BENCH_WARMUP.
 # `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead.
@@ -32,6 +33,11 @@ case "${1:-}" in
     ;;
 esac
 node services/greeter/dist/bench/run-bench.js
+
+if [ -z "${1:-}" ]; then
+  step "codec: Greet on a bare grpc-js server with @grpc/proto-loader (protobufjs) vs Lattice's codecs, bare and full chain"
+  node services/greeter/dist/bench/codec-bench.js
+fi
 
 step "gateway: Greet as REST vs gRPC; a 100-user list as JSON through the gateway vs gRPC vs a plain Node JSON server"
 node services/gateway/dist/bench/run-bench.js
