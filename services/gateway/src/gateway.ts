@@ -6,6 +6,7 @@ import { applyCors, type CorsSettings } from "./http/cors.js";
 import { ErrorMapper, GatewayError } from "./http/errors.js";
 import { Exchange, type HttpRequest, type HttpResponse } from "./http/exchange.js";
 import { jsonOptions } from "./rest/json.js";
+import { ResponseJson } from "./rest/response-json.js";
 import { sendError, serveRest, type RestContext } from "./rest/rest-call.js";
 import { Router } from "./routing/router.js";
 import { routesOf, type SkippedMethod } from "./routing/routes.js";
@@ -71,6 +72,7 @@ export class Gateway {
       backends,
       errors,
       json,
+      responses: new ResponseJson(json.write),
       maxBodyBytes: options.maxBodyBytes,
       heartbeatMs: options.heartbeatMs,
       logger: options.logger,
