@@ -95,7 +95,19 @@ export { HealthService } from "./health/health-service.js";
 export { probeHealth, ProbeExit, type ProbeExitCode, type ProbeOptions, type ProbeResult } from "./health/probe.js";
 
 // Data: PostgreSQL, the outbox, events
-export { createPool, inTransaction, isPgError, PgError, type Pool, type PoolClient } from "./db/pool.js";
+export {
+  CLIENT_TIMEOUT_MARGIN_MS,
+  createPool,
+  inTransaction,
+  isPgError,
+  PgError,
+  POOL_DEFAULTS,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+  type PoolStats,
+} from "./db/pool.js";
+export { DATABASE_RETRY_AFTER_MS, isConnectionError } from "./db/connection-errors.js";
 export { migrate, type MigrateOptions } from "./db/migrate.js";
 export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";

@@ -58,7 +58,11 @@ export interface SetupContext<C extends BaseConfig> {
     peer: string,
     options?: ClientOptions,
   ) => ServiceClient<D>;
-  /** The declared database: a pool on its schema, migrated from migrations/ (see migrate); closed at shutdown. */
+  /**
+   * The declared database: a pool on its schema, migrated from migrations/ (see migrate); closed at shutdown. While
+   * the database cannot be reached at start this waits (readiness stays NOT_SERVING) until it can or the process is
+   * told to stop. From then on a health monitor turns readiness NOT_SERVING while the database does not answer.
+   */
   readonly database: () => Promise<Database>;
   readonly events: ServiceEvents;
   /** Runs `release` at shutdown, after the server has stopped; releases run in the reverse order of registration. */

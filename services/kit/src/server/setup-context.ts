@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { createClient } from "../client/create-client.js";
 import type { BaseConfig } from "../config.js";
+import { DatabaseHealth } from "../db/database-health.js";
 import { openDatabase } from "../db/open-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
 import type { Logger } from "../logger.js";
@@ -31,19 +32,28 @@ export class Releases {
   }
 }
 
-/** The SetupContext of one start of `module`, acquiring into `releases`. */
+/**
+ * The SetupContext of one start of `module`, acquiring into `releases`. `stopping` aborts when the process is told
+ * to stop while it starts: waits for dependencies end then.
+ */
 export function setupContext<C extends BaseConfig>(
   module: ServiceModule<C>,
   server: LatticeServer,
   config: C,
   logger: Logger,
   releases: Releases,
+  stopping: AbortSignal = new AbortController().signal,
 ): SetupContext<C> {
   const { declaration } = module;
   const settings = config as C & Record<string, unknown>;
   const setting = (key: string): string | undefined => {
     const value = settings[key];
     return typeof value === "string" ? value : undefined;
+  };
+  const number = (key: string): number => {
+    const value = settings[key];
+    if (typeof value !== "number") throw new Error(`${key} is not in the configuration schema`);
+    return value;
   };
   let database: Promise<Database> | undefined;
   return {
@@ -71,8 +81,37 @@ export function setupContext<C extends BaseConfig>(
       database ??= (async () => {
         const url = setting("DATABASE_URL")!;
         const schema = setting("DATABASE_SCHEMA") ?? declared.schema;
-        const pool = await openDatabase({ url, schema, migrations: join(declaration.directory, "migrations"), logger });
+        const connectTimeoutMs = number("DATABASE_CONNECT_TIMEOUT_MS");
+        const keepAliveMs = number("DATABASE_KEEPALIVE_MS");
+        const metrics = server.metrics.dataPath;
+        const health = new DatabaseHealth({
+          url,
+          applicationName: `${module.name}-health`,
+          timeoutMs: connectTimeoutMs,
+          intervalMs: number("DATABASE_HEALTH_INTERVAL_MS"),
+          graceMs: number("DATABASE_UNAVAILABLE_GRACE_MS"),
+          logger,
+          onAvailabilityChange: (available) => server.health.setDependency("postgres", available),
+          onProbe: (answered) => metrics.setDependency("postgres", answered),
+        });
+        const pool = await openDatabase({
+          url,
+          schema,
+          migrations: join(declaration.directory, "migrations"),
+          logger,
+          retryUntil: stopping,
+          pool: {
+            max: number("DATABASE_POOL_MAX"),
+            connectTimeoutMs,
+            statementTimeoutMs: number("DATABASE_STATEMENT_TIMEOUT_MS"),
+            keepAliveMs,
+            applicationName: module.name,
+            onUnavailable: () => health.suspect(),
+          },
+        });
         releases.add(() => pool.end());
+        health.start();
+        releases.add(() => health.stop());
         return { pool, schema, url };
       })();
       return database;
