@@ -108,6 +108,7 @@ export {
   type PoolStats,
 } from "./db/pool.js";
 export { DATABASE_RETRY_AFTER_MS, isConnectionError } from "./db/connection-errors.js";
+export { PgListener, type ChangeListener, type PgListenerOptions } from "./db/listener.js";
 export { migrate, type MigrateOptions } from "./db/migrate.js";
 export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { ClientOptions, ServiceClient } from "../client/create-client.js";
 import type { BaseConfig } from "../config.js";
+import type { ChangeListener } from "../db/listener.js";
 import type { Pool } from "../db/pool.js";
 import { declaredConfigSchema } from "../declaration/declared-config.js";
 import type { ServiceDeclaration } from "../declaration/service-declaration.js";
@@ -16,8 +17,14 @@ export interface Database {
   /** Connections whose sessions use the service's schema. */
   readonly pool: Pool;
   readonly schema: string;
-  /** postgres:// URL of the server, for the rare connection that must live outside the pool (LISTEN). */
+  /** postgres:// URL of the server, for the rare connection that must live outside the pool. */
   readonly url: string;
+  /**
+   * The process's LISTEN connection on `channel` (one per channel, opened on first use, closed at shutdown): wait
+   * on it for the payloads NOTIFY sends there. It reconnects by itself, and wakes its waiters when notifications
+   * may have been missed; see PgListener.
+   */
+  readonly listener: (channel: string) => ChangeListener;
 }
 
 /** One event a consumer receives: its subject is the event's full protobuf message name. */

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { createClient } from "../client/create-client.js";
 import type { BaseConfig } from "../config.js";
 import { DatabaseHealth } from "../db/database-health.js";
+import { PgListener } from "../db/listener.js";
 import { openDatabase } from "../db/open-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
 import type { Logger } from "../logger.js";
@@ -112,7 +113,26 @@ export function setupContext<C extends BaseConfig>(
         releases.add(() => pool.end());
         health.start();
         releases.add(() => health.stop());
-        return { pool, schema, url };
+        const listeners = new Map<string, PgListener>();
+        const listener = (channel: string): PgListener => {
+          let existing = listeners.get(channel);
+          if (!existing) {
+            existing = new PgListener({
+              url,
+              channel,
+              applicationName: `${module.name}-listen`,
+              timeoutMs: connectTimeoutMs,
+              heartbeatMs: keepAliveMs,
+              logger,
+              onListeningChange: (listening) => metrics.setDependency("postgres_listen", listening),
+            });
+            listeners.set(channel, existing);
+            const opened = existing;
+            releases.add(() => opened.close());
+          }
+          return existing;
+        };
+        return { pool, schema, url, listener };
       })();
       return database;
     },
