@@ -112,7 +112,8 @@ export { PgListener, type ChangeListener, type PgListenerOptions } from "./db/li
 export { migrate, type MigrateOptions } from "./db/migrate.js";
 export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
-export { jetStreamPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
+export { jetStreamPublisher, linkPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
+export { NatsLink, NATS_LINK_DEFAULTS, type NatsLinkOptions } from "./outbox/nats-link.js";
 export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
 
 // Request fields

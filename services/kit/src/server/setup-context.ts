@@ -7,6 +7,7 @@ import { openDatabase } from "../db/open-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
 import type { Logger } from "../logger.js";
 import { startEventConsumer } from "../outbox/consume.js";
+import { NatsLink } from "../outbox/nats-link.js";
 import { startOutboxRelay } from "../outbox/start-relay.js";
 import type { LatticeServer } from "./lattice-server.js";
 import type { Database, ServiceModule, SetupContext, Teardown } from "./service-module.js";
@@ -57,6 +58,25 @@ export function setupContext<C extends BaseConfig>(
     return value;
   };
   let database: Promise<Database> | undefined;
+  // One connection to NATS per process, shared by the relay and the consumers; closed after them at shutdown.
+  let link: NatsLink | undefined;
+  const nats = (): NatsLink | undefined => {
+    const url = setting("NATS_URL");
+    if (!url) return undefined;
+    if (!link) {
+      const opened = new NatsLink({
+        url,
+        name: `lattice-${module.name}`,
+        logger,
+        reconnectWaitMs: number("NATS_RECONNECT_WAIT_MS"),
+        onStateChange: (up) => server.metrics.dataPath.setDependency("nats", up),
+      });
+      opened.start();
+      releases.add(() => opened.close());
+      link = opened;
+    }
+    return link;
+  };
   return {
     server,
     config,
@@ -141,13 +161,14 @@ export function setupContext<C extends BaseConfig>(
       async publishOutbox(pool) {
         const publishes = declaration.events?.publishes;
         if (!publishes) throw new Error(`${module.name} declares no events it publishes (lattice.events.publishes)`);
-        const stop = await startOutboxRelay({
+        const stop = startOutboxRelay({
           pool,
-          natsUrl: setting("NATS_URL"),
-          pollMs: Number(settings["OUTBOX_POLL_MS"]),
+          link: nats(),
+          pollMs: number("OUTBOX_POLL_MS"),
           stream: publishes.stream,
           subjects: streamSubjects(publishes.events),
           logger,
+          metrics: server.metrics.dataPath,
         });
         releases.add(stop);
       },
@@ -155,14 +176,15 @@ export function setupContext<C extends BaseConfig>(
       async consume(stream, handle) {
         const consumed = declaration.events?.consumes.find((entry) => entry.stream === stream);
         if (!consumed) throw new Error(`${module.name} declares no events it consumes from ${stream}`);
-        const natsUrl = setting("NATS_URL");
-        if (!natsUrl) {
+        const connection = nats();
+        if (!connection) {
           logger.warn({ stream }, `NATS_URL not set: not consuming ${stream}`);
           return;
         }
         const wanted = new Set(consumed.events);
         const stop = await startEventConsumer({
-          natsUrl,
+          link: connection,
+          metrics: server.metrics.dataPath,
           stream,
           subjects: streamSubjects(consumed.events),
           durable: module.name,
