@@ -114,7 +114,15 @@ export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
 export { jetStreamPublisher, linkPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
 export { NatsLink, NATS_LINK_DEFAULTS, type NatsLinkOptions } from "./outbox/nats-link.js";
-export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+export { CONSUMER_DEFAULTS, startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+export { PoisonEventError } from "./outbox/poison-event-error.js";
+export {
+  DEAD_LETTER_MAX_AGE_MS,
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECTS,
+  DeadLetterHeader,
+  type DeadLetterReason,
+} from "./outbox/dead-letters.js";
 
 // Request fields
 export { resourceName, UUID_PATTERN, type ResourceName, type ResourceNameOptions } from "./names/resource-name.js";

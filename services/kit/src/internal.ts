@@ -34,4 +34,5 @@ export { OutageLog, type OutageLogOptions } from "./resilience/outage-log.js";
 export { DatabaseHealth, type DatabaseHealthOptions } from "./db/database-health.js";
 export { callBounds, type CallBounds } from "./db/call-bounds.js";
 export { sendCancelRequest, type BackendKey } from "./db/cancel-request.js";
+export { publishDeadLetter, type DeadLetter } from "./outbox/dead-letters.js";
 export { DataPathMetrics } from "./metrics/data-path-metrics.js";

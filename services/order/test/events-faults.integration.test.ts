@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { connect } from "nats";
 import pg from "pg";
+import { DEAD_LETTER_STREAM, DeadLetterHeader } from "@lattice/kit";
 import {
   eventually,
   httpStatus,
@@ -173,6 +175,38 @@ describe("payment → NATS → order when the broker fails", () => {
       `broker away ${OUTAGE_MS / 1000} s: ${ids.length} charges written meanwhile, readiness SERVING throughout; ` +
         `all settled ${Math.round(settledMs)} ms after the restart; lost 0, duplicated ${after.count - after.distinct}; ` +
         `warnings logged: payment ${warnings.payment.length}, order ${warnings.order.length}; ${outages}`,
+    );
+  });
+
+  it("dead-letters an undecodable payment event and goes on with the events after it", async (t) => {
+    const nc = await connect({ servers: nats.url });
+    try {
+      await nc.jetstream().publish(SUCCEEDED, Uint8Array.from([0x0a, 0x64, 0x01]), { msgID: randomUUID() });
+    } finally {
+      await nc.close();
+    }
+    const id = await pendingOrder();
+    await charge(id);
+    await eventually(async () => assert.deepEqual(await states([id]), ["paid"]), { withinMs: 10_000 });
+    const letters = await eventually(
+      async () => {
+        const found = (await storedMessages(nats.url, DEAD_LETTER_STREAM)).filter(
+          (m) => m.headers[DeadLetterHeader.CONSUMER] === "order",
+        );
+        assert.equal(found.length, 1);
+        return found;
+      },
+      { withinMs: 10_000 },
+    );
+    assert.equal(letters[0]!.headers[DeadLetterHeader.REASON], "poison");
+    assert.equal(letters[0]!.headers[DeadLetterHeader.DELIVERIES], "1");
+    assert.equal(
+      await metric(order, 'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"}'),
+      'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"} 1',
+    );
+    t.diagnostic(
+      `poison payment event: delivered once, dead-lettered to ${DEAD_LETTER_STREAM} (seq ${letters[0]!.headers[DeadLetterHeader.SEQUENCE]} ` +
+        `of LATTICE_PAYMENT), counted; the next order was settled`,
     );
   });
 });

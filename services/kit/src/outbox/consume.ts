@@ -1,10 +1,21 @@
-import { AckPolicy, ConsumerEvents, type ConsumerMessages, type JsMsg } from "nats";
+import { AckPolicy, ConsumerEvents, nanos, type ConsumerMessages, type JsMsg } from "nats";
+import { ValidationError } from "../errors/domain.js";
 import type { Logger } from "../logger.js";
 import type { DataPathMetrics } from "../metrics/data-path-metrics.js";
 import { aborted, backoffDelay, sleep } from "../resilience/backoff.js";
 import { OutageLog } from "../resilience/outage-log.js";
+import { publishDeadLetter, type DeadLetterReason } from "./dead-letters.js";
 import { ensureStream } from "./jetstream.js";
 import { NatsLink } from "./nats-link.js";
+import { PoisonEventError } from "./poison-event-error.js";
+
+/** Defaults of a consumer's retry settings (see EventConsumerOptions). */
+export const CONSUMER_DEFAULTS = {
+  maxDeliveries: 20,
+  retryBackoffMs: 1000,
+  /** No redelivery waits longer. */
+  maxRetryDelayMs: 60_000,
+} as const;
 
 export interface EventConsumerOptions {
   /** The connection to use, shared with the process's outbox relay; or give natsUrl to open one of its own. */
@@ -17,17 +28,33 @@ export interface EventConsumerOptions {
   durable: string;
   /**
    * Handles one event. It must be idempotent: a message is acknowledged after `handle` resolves, so an event
-   * handled just before a crash comes again. A rejection makes it come again a second later.
+   * handled just before a crash comes again. A rejection makes it come again after a backoff; a PoisonEventError
+   * (or ValidationError) dead-letters it at once.
    */
   handle: (subject: string, data: Uint8Array) => Promise<void>;
   logger: Logger;
+  /**
+   * Deliveries of one event at most: one that fails on every one of them is dead-lettered (see
+   * dead-letters.ts) and terminated. 20 by default.
+   */
+  maxDeliveries?: number;
+  /** The first redelivery's delay after a failure (ms), doubling with every delivery up to 60 s; 1000 by default. */
+  retryBackoffMs?: number;
   metrics?: DataPathMetrics;
 }
 
 /**
  * Consumes a JetStream stream with explicit acknowledgement; resolves at once (without waiting for the broker)
  * with the function that stops it. It survives broker outages of any length — it reconnects, re-creates the stream
- * and the durable consumer if the broker lost them, and goes on from the consumer's position.
+ * and the durable consumer if the broker lost them, and goes on from the consumer's position — and never lets one
+ * event block the others:
+ *
+ * - handled: acknowledged;
+ * - failed: negatively acknowledged with a delay of retryBackoffMs × 2^(delivery−1), capped at 60 s, so a failing
+ *   dependency is not hammered and the events behind it still flow;
+ * - poison (PoisonEventError, ValidationError), or failed on its maxDeliveries-th delivery: stored in the dead
+ *   letter stream, then terminated (JetStream delivers it no more). If the dead letter cannot be stored the event
+ *   is negatively acknowledged instead, never dropped.
  */
 export async function startEventConsumer(options: EventConsumerOptions): Promise<() => Promise<void>> {
   const owned = options.link === undefined;
@@ -58,6 +85,8 @@ class EventConsumer {
   private running: Promise<void> | undefined;
   private readonly setupOutage: OutageLog;
   private readonly handlerOutage: OutageLog;
+  private readonly maxDeliveries: number;
+  private readonly retryBackoffMs: number;
 
   constructor(
     private readonly options: EventConsumerOptions,
@@ -65,6 +94,8 @@ class EventConsumer {
   ) {
     this.setupOutage = new OutageLog(options.logger, `event consumer ${options.durable} on ${options.stream}`);
     this.handlerOutage = new OutageLog(options.logger, `event handling of ${options.durable} on ${options.stream}`);
+    this.maxDeliveries = options.maxDeliveries ?? CONSUMER_DEFAULTS.maxDeliveries;
+    this.retryBackoffMs = options.retryBackoffMs ?? CONSUMER_DEFAULTS.retryBackoffMs;
   }
 
   start(): void {
@@ -90,6 +121,10 @@ class EventConsumer {
         await manager.consumers.add(this.options.stream, {
           durable_name: this.options.durable,
           ack_policy: AckPolicy.Explicit,
+          // Redeliveries are bounded here, in the consumer (maxDeliveries), where the event can be dead-lettered;
+          // the server's own bound would drop it silently.
+          max_deliver: -1,
+          ack_wait: nanos(30_000),
         });
         const consumer = await nc.jetstream().consumers.get(this.options.stream, this.options.durable);
         const messages = await consumer.consume({ max_messages: 100 });
@@ -127,16 +162,64 @@ class EventConsumer {
   }
 
   private async deliver(message: JsMsg): Promise<void> {
-    const { stream, metrics } = this.options;
+    const { stream, durable, metrics } = this.options;
+    const deliveries = message.info.deliveryCount;
     try {
       await this.options.handle(message.subject, message.data);
       message.ack();
       this.handlerOutage.succeeded();
       metrics?.eventsConsumed.inc({ stream, outcome: "handled" });
+      return;
     } catch (error) {
-      this.handlerOutage.failed(error);
-      message.nak(1000);
-      metrics?.eventsConsumed.inc({ stream, outcome: "retried" });
+      const poison = error instanceof PoisonEventError || error instanceof ValidationError;
+      if (!poison && deliveries < this.maxDeliveries) {
+        const delay = Math.min(
+          backoffDelay(deliveries, { initialMs: this.retryBackoffMs, maxMs: CONSUMER_DEFAULTS.maxRetryDelayMs }),
+          CONSUMER_DEFAULTS.maxRetryDelayMs,
+        );
+        message.nak(delay);
+        this.handlerOutage.failed(error);
+        this.options.logger.debug(
+          { err: error, subject: message.subject, seq: message.seq, deliveries, retry_ms: delay },
+          "event handling failed; it will come again",
+        );
+        metrics?.eventsConsumed.inc({ stream, outcome: "retried" });
+        return;
+      }
+      await this.deadLetter(message, poison ? "poison" : "exhausted", error, durable);
     }
+  }
+
+  private async deadLetter(message: JsMsg, reason: DeadLetterReason, error: unknown, durable: string): Promise<void> {
+    const { stream, metrics, logger } = this.options;
+    const deliveries = message.info.deliveryCount;
+    const nc = this.link.current;
+    try {
+      if (!nc) throw new Error("NATS is not connected");
+      await publishDeadLetter(nc, {
+        stream,
+        sequence: message.seq,
+        subject: message.subject,
+        consumer: durable,
+        reason,
+        error: error instanceof Error ? error.message : String(error),
+        deliveries,
+        data: message.data,
+      });
+    } catch (failure) {
+      // Never dropped: it comes again, and dead-lettering is tried again then.
+      logger.warn({ err: failure, subject: message.subject, seq: message.seq }, "dead-lettering an event failed");
+      message.nak(this.retryBackoffMs);
+      return;
+    }
+    // No reason with it: servers before 2.10 do not recognise "+TERM <reason>" and keep the event pending. The
+    // dead letter says why.
+    message.term();
+    logger.error(
+      { err: error, subject: message.subject, seq: message.seq, deliveries, reason },
+      "event dead-lettered: it will not be delivered again",
+    );
+    metrics?.eventsConsumed.inc({ stream, outcome: "dead_lettered" });
+    metrics?.eventsDeadLettered.inc({ stream, reason });
   }
 }

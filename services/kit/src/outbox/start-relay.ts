@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Pool } from "../db/pool.js";
 import type { Logger } from "../logger.js";
 import type { DataPathMetrics } from "../metrics/data-path-metrics.js";
+import { CONSUMER_DEFAULTS } from "./consume.js";
 import { linkPublisher } from "./jetstream.js";
 import { NATS_LINK_DEFAULTS, type NatsLink } from "./nats-link.js";
 import { OutboxRelay } from "./relay.js";
@@ -21,6 +22,10 @@ export const outboxConfig = {
   OUTBOX_POLL_MS: ms(10, 60_000, 200),
   /** ms: pause between attempts to reach NATS, for as long as it takes. */
   NATS_RECONNECT_WAIT_MS: ms(10, 600_000, NATS_LINK_DEFAULTS.reconnectWaitMs),
+  /** Deliveries of one event before a consumer dead-letters it. */
+  EVENTS_MAX_DELIVERIES: z.coerce.number().int().min(1).max(1000).default(CONSUMER_DEFAULTS.maxDeliveries),
+  /** ms: first redelivery delay after a handler failed, doubling per delivery up to 60 s. */
+  EVENTS_RETRY_BACKOFF_MS: ms(1, 60_000, CONSUMER_DEFAULTS.retryBackoffMs),
 };
 
 export interface StartRelayOptions {

@@ -184,6 +184,8 @@ export function setupContext<C extends BaseConfig>(
         const wanted = new Set(consumed.events);
         const stop = await startEventConsumer({
           link: connection,
+          maxDeliveries: number("EVENTS_MAX_DELIVERIES"),
+          retryBackoffMs: number("EVENTS_RETRY_BACKOFF_MS"),
           metrics: server.metrics.dataPath,
           stream,
           subjects: streamSubjects(consumed.events),
