@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { probeHealth, ProbeExit } from "@lattice/kit";
 import {
+  eventually,
   httpStatus,
   msUntil,
   outcomeOf,
@@ -57,46 +58,54 @@ describe("user service when its PostgreSQL fails", () => {
     const stopped = performance.now();
     await postgres.stop();
     const stopMs = performance.now() - stopped;
+    try {
+      const during = [
+        await outcomeOf(users().listUsers({ pageSize: 10, pageToken: "" })),
+        await outcomeOf(users().getUser({ name: ada.name })),
+        await outcomeOf(users().createUser({ user: { name: "", email: "b@example.org", displayName: "B", etag: "" } })),
+        await outcomeOf(users().updateUser({ user: { ...ada, displayName: "x" }, updateMask: ["display_name"] })),
+      ];
+      for (const call of during) {
+        assert.equal(call.code, "Unavailable", call.error?.message);
+        assert.ok(call.error?.detail("RetryInfo")?.retryDelay, "UNAVAILABLE carries RetryInfo");
+      }
+      const notReadyMs = await msUntil(async () => assert.equal(await readyz(), 503), stopped, { withinMs: 10_000 });
+      assert.ok(notReadyMs >= GRACE_MS * 0.9, `not ready only after the grace (${Math.round(notReadyMs)} ms)`);
+      const grpcReadiness = await probeHealth({
+        address: service.healthAddress,
+        service: "readiness",
+        timeoutMs: 1000,
+      });
+      assert.equal(grpcReadiness.exitCode, ProbeExit.NOT_SERVING, "the gRPC readiness check agrees");
+      const serviceStatus = await probeHealth({
+        address: service.healthAddress,
+        service: "lattice.user.v1.UserService",
+        timeoutMs: 1000,
+      });
+      assert.equal(serviceStatus.exitCode, ProbeExit.NOT_SERVING, "so does the service's own status");
 
-    const during = [
-      await outcomeOf(users().listUsers({ pageSize: 10, pageToken: "" })),
-      await outcomeOf(users().getUser({ name: ada.name })),
-      await outcomeOf(users().createUser({ user: { name: "", email: "b@example.org", displayName: "B", etag: "" } })),
-      await outcomeOf(users().updateUser({ user: { ...ada, displayName: "x" }, updateMask: ["display_name"] })),
-    ];
-    for (const call of during) {
-      assert.equal(call.code, "Unavailable", call.error?.message);
-      assert.ok(call.error?.detail("RetryInfo")?.retryDelay, "UNAVAILABLE carries RetryInfo");
+      const restarted = performance.now();
+      await postgres.start();
+      const readyMs = await msUntil(async () => assert.equal(await readyz(), 200), restarted, { withinMs: 10_000 });
+      const served = await outcomeOf(users().listUsers({ pageSize: 10, pageToken: "" }));
+      assert.equal(served.code, "OK");
+      const live = await liveness.stop();
+      assert.ok(live.length > 5 && live.every(Boolean), `liveness failed in ${live.filter((ok) => !ok).length} probes`);
+
+      t.diagnostic(
+        `stopped: calls during the outage ${JSON.stringify(tally(during))}, slowest ${Math.round(Math.max(...during.map((c) => c.ms)))} ms`,
+      );
+      t.diagnostic(
+        `stopped: readiness NOT_SERVING ${Math.round(notReadyMs)} ms after the fast shutdown began ` +
+          `(it took ${Math.round(stopMs)} ms; grace ${GRACE_MS} ms, probe every 200 ms)`,
+      );
+      t.diagnostic(
+        `stopped: restarted on the same port; ready again after ${Math.round(readyMs)} ms; liveness failed 0 of ${live.length} probes`,
+      );
+    } finally {
+      await liveness.stop();
+      await postgres.start();
     }
-    const notReadyMs = await msUntil(async () => assert.equal(await readyz(), 503), stopped, { withinMs: 10_000 });
-    assert.ok(notReadyMs >= GRACE_MS * 0.9, `not ready only after the grace (${Math.round(notReadyMs)} ms)`);
-    const grpcReadiness = await probeHealth({ address: service.healthAddress, service: "readiness", timeoutMs: 1000 });
-    assert.equal(grpcReadiness.exitCode, ProbeExit.NOT_SERVING, "the gRPC readiness check agrees");
-    const serviceStatus = await probeHealth({
-      address: service.healthAddress,
-      service: "lattice.user.v1.UserService",
-      timeoutMs: 1000,
-    });
-    assert.equal(serviceStatus.exitCode, ProbeExit.NOT_SERVING, "so does the service's own status");
-
-    const restarted = performance.now();
-    await postgres.start();
-    const readyMs = await msUntil(async () => assert.equal(await readyz(), 200), restarted, { withinMs: 10_000 });
-    const served = await outcomeOf(users().listUsers({ pageSize: 10, pageToken: "" }));
-    assert.equal(served.code, "OK");
-    const live = await liveness.stop();
-    assert.ok(live.length > 5 && live.every(Boolean), `liveness failed in ${live.filter((ok) => !ok).length} probes`);
-
-    t.diagnostic(
-      `stopped: calls during the outage ${JSON.stringify(tally(during))}, slowest ${Math.round(Math.max(...during.map((c) => c.ms)))} ms`,
-    );
-    t.diagnostic(
-      `stopped: readiness NOT_SERVING ${Math.round(notReadyMs)} ms after the fast shutdown began ` +
-        `(it took ${Math.round(stopMs)} ms; grace ${GRACE_MS} ms, probe every 200 ms)`,
-    );
-    t.diagnostic(
-      `stopped: restarted on the same port; ready again after ${Math.round(readyMs)} ms; liveness failed 0 of ${live.length} probes`,
-    );
   });
 
   it("bounds every call while it is frozen (SIGSTOP): its deadline, or UNAVAILABLE without one; readiness follows", async (t) => {
@@ -135,10 +144,11 @@ describe("user service when its PostgreSQL fails", () => {
       );
     } finally {
       postgres.thaw();
+      await liveness.stop();
     }
   });
 
-  it("replaces connections whose backends were terminated, failing no call with INTERNAL", async (t) => {
+  it("replaces connections whose backends were terminated; calls that were using them fail UNAVAILABLE, never INTERNAL", async (t) => {
     const linus = await create("linus@example.org");
     // Open several pooled connections.
     await Promise.all(Array.from({ length: 20 }, () => users().getUser({ name: linus.name }, { timeoutMs: 5000 })));
@@ -157,8 +167,42 @@ describe("user service when its PostgreSQL fails", () => {
       Array.from({ length: 20 }, () => outcomeOf(users().getUser({ name: linus.name }, { timeoutMs: 5000 }))),
     );
     assert.deepEqual(tally(after), { OK: 20 });
+
+    // Backends terminated while their statements run (waiting on a locked row): those calls fail UNAVAILABLE.
+    const holder = new pg.Client({ connectionString: postgres.url });
+    await holder.connect();
+    let inFlight: Record<string, number>;
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT * FROM users.users WHERE email = $1 FOR UPDATE", [linus.email]);
+      const updates = Array.from({ length: 5 }, (_, i) =>
+        outcomeOf(
+          users().updateUser(
+            { user: { ...linus, displayName: `attempt ${i}` }, updateMask: ["display_name"] },
+            { timeoutMs: 5000 },
+          ),
+        ),
+      );
+      await eventually(async () => {
+        const rows = await postgres.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'user' AND wait_event_type = 'Lock'",
+        );
+        assert.equal(Number(rows[0]!.n), 5);
+      });
+      await postgres.terminate("user");
+      const ended = await Promise.all(updates);
+      inFlight = tally(ended);
+      assert.deepEqual(inFlight, { Unavailable: 5 });
+      assert.ok(
+        ended.every((call) => call.error?.detail("RetryInfo")),
+        "with RetryInfo",
+      );
+    } finally {
+      await holder.end();
+    }
     t.diagnostic(
-      `terminated ${terminated} pooled backends: the next 50 calls ${JSON.stringify(codes)}; the 20 after ${JSON.stringify(tally(after))}`,
+      `terminated ${terminated} idle pooled backends: the next 50 calls ${JSON.stringify(codes)}, the 20 after ` +
+        `${JSON.stringify(tally(after))}; 5 backends terminated mid-statement: ${JSON.stringify(inFlight)}`,
     );
   });
 
@@ -189,7 +233,8 @@ describe("user service when its PostgreSQL fails", () => {
       const get = await unrelated;
       assert.equal(get.code, "OK", "the unrelated call was served");
 
-      // Within moments of the deadline, none of the service's statements still waits on the lock.
+      // Within moments of the deadline, none of the service's statements still waits on the lock: well before the
+      // server's own statement timeout (2 s here) would have ended them.
       const waitingMs = await msUntil(
         async () => {
           const rows = await postgres.query<{ n: string }>(
@@ -198,8 +243,9 @@ describe("user service when its PostgreSQL fails", () => {
           assert.equal(Number(rows[0]!.n), 0);
         },
         started,
-        { withinMs: 3000 },
+        { withinMs: 1500 },
       );
+      // The lock goes while the server's statement timeout has not passed: a statement still waiting would now apply.
       await holder.query("ROLLBACK");
       // Nothing the timed-out callers asked for is applied after the lock is gone.
       await new Promise((resolve) => setTimeout(resolve, 500));

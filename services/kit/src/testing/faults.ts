@@ -47,14 +47,17 @@ export interface Sampler<T> {
   stop(): Promise<T[]>;
 }
 
-/** Runs `probe` every `intervalMs` until stopped (see Sampler). */
+/**
+ * Runs `probe` every `intervalMs` until stopped (see Sampler). Its timer does not keep the process alive, so a test
+ * that fails before stop() still ends.
+ */
 export function sample<T>(probe: () => Promise<T>, intervalMs = 100): Sampler<T> {
   const results: T[] = [];
   let stopped = false;
   const running = (async () => {
     while (!stopped) {
       results.push(await probe());
-      await delay(intervalMs);
+      await delay(intervalMs, undefined, { ref: false });
     }
   })();
   return {
