@@ -15,6 +15,7 @@ import {
   type OwnNats,
   type OwnPostgres,
   type TestService,
+  heapMb,
 } from "@lattice/kit/testing";
 import { paymentModule } from "@lattice/payment/module";
 import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
@@ -98,6 +99,7 @@ describe("payment → NATS → order when the broker fails", () => {
     service.logs.slice(from).filter((line) => line.level >= 40 && line.msg.includes("NATS"));
 
   it("starts, serves and writes with the broker down, then publishes and consumes once it is up", async (t) => {
+    const heapBefore = heapMb();
     assert.equal(await httpStatus(`${payment.adminUrl}/readyz`), 200, "payment started and is ready");
     assert.equal(await httpStatus(`${order.adminUrl}/readyz`), 200, "order started and is ready");
     assert.equal(
@@ -127,9 +129,11 @@ describe("payment → NATS → order when the broker fails", () => {
       `broker down at start: both services started and served; 5 charges written; once the broker was up the ` +
         `orders were settled after ${Math.round(settledMs)} ms; lost 0, duplicated ${events.count - events.distinct}`,
     );
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it(`reconnects after the broker was away for ${OUTAGE_MS / 1000} s, logging the outage without flooding`, async (t) => {
+    const heapBefore = heapMb();
     const logsFrom = { payment: payment.logs.length, order: order.logs.length };
     const before = await stored();
     await nats.stop();
@@ -176,9 +180,11 @@ describe("payment → NATS → order when the broker fails", () => {
         `all settled ${Math.round(settledMs)} ms after the restart; lost 0, duplicated ${after.count - after.distinct}; ` +
         `warnings logged: payment ${warnings.payment.length}, order ${warnings.order.length}; ${outages}`,
     );
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("dead-letters an undecodable payment event and goes on with the events after it", async (t) => {
+    const heapBefore = heapMb();
     const nc = await connect({ servers: nats.url });
     try {
       await nc.jetstream().publish(SUCCEEDED, Uint8Array.from([0x0a, 0x64, 0x01]), { msgID: randomUUID() });
@@ -208,5 +214,6 @@ describe("payment → NATS → order when the broker fails", () => {
       `poison payment event: delivered once, dead-lettered to ${DEAD_LETTER_STREAM} (seq ${letters[0]!.headers[DeadLetterHeader.SEQUENCE]} ` +
         `of LATTICE_PAYMENT), counted; the next order was settled`,
     );
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 });

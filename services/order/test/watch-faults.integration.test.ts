@@ -9,6 +9,7 @@ import {
   startTestService,
   type OwnPostgres,
   type TestService,
+  heapMb,
 } from "@lattice/kit/testing";
 import { OrderServiceService, OrderState, type WatchOrderResponse } from "@lattice/proto/lattice/order/v1/order";
 import { orderModule } from "../src/module.js";
@@ -88,6 +89,7 @@ describe("WatchOrder when its LISTEN connection fails", () => {
     ).rows[0]!.n === "1";
 
   it("listens again after its backend is terminated, and the open watch sees the change made while it was away", async (t) => {
+    const heapBefore = heapMb();
     const orders = await start();
     try {
       const name = await pendingOrder();
@@ -132,9 +134,11 @@ describe("WatchOrder when its LISTEN connection fails", () => {
       await refuseConnections(false);
       await service.shutdown();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("opens its listener later when it could not at first, instead of failing every watch until a restart", async (t) => {
+    const heapBefore = heapMb();
     const orders = await start();
     try {
       const name = await pendingOrder();
@@ -164,5 +168,6 @@ describe("WatchOrder when its LISTEN connection fails", () => {
       await refuseConnections(false);
       await service.shutdown();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 });

@@ -13,6 +13,7 @@ import {
   tally,
   type OwnPostgres,
   type TestService,
+  heapMb,
 } from "@lattice/kit/testing";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { userModule } from "../src/module.js";
@@ -52,6 +53,7 @@ describe("user service when its PostgreSQL fails", () => {
     });
 
   it("answers UNAVAILABLE with RetryInfo while it is stopped, turns not ready after the grace and back, stays live", async (t) => {
+    const heapBefore = heapMb();
     const ada = await create("ada@example.org");
     assert.equal(await readyz(), 200);
     const liveness = watchLiveness();
@@ -106,9 +108,11 @@ describe("user service when its PostgreSQL fails", () => {
       await liveness.stop();
       await postgres.start();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("bounds every call while it is frozen (SIGSTOP): its deadline, or UNAVAILABLE without one; readiness follows", async (t) => {
+    const heapBefore = heapMb();
     const grace = await create("grace@example.org");
     // Idle pooled connections, so the calls below reach the frozen server instead of waiting to connect.
     await Promise.all(Array.from({ length: 4 }, () => users().getUser({ name: grace.name }, { timeoutMs: 2000 })));
@@ -146,9 +150,11 @@ describe("user service when its PostgreSQL fails", () => {
       postgres.thaw();
       await liveness.stop();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("replaces connections whose backends were terminated; calls that were using them fail UNAVAILABLE, never INTERNAL", async (t) => {
+    const heapBefore = heapMb();
     const linus = await create("linus@example.org");
     // Open several pooled connections.
     await Promise.all(Array.from({ length: 20 }, () => users().getUser({ name: linus.name }, { timeoutMs: 5000 })));
@@ -204,9 +210,11 @@ describe("user service when its PostgreSQL fails", () => {
       `terminated ${terminated} idle pooled backends: the next 50 calls ${JSON.stringify(codes)}, the 20 after ` +
         `${JSON.stringify(tally(after))}; 5 backends terminated mid-statement: ${JSON.stringify(inFlight)}`,
     );
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("cancels the statements of calls whose deadline passed while a row was locked: not applied, pool free", async (t) => {
+    const heapBefore = heapMb();
     const locked = await create("locked@example.org");
     const other = await create("other@example.org");
     const holder = new pg.Client({ connectionString: postgres.url });
@@ -273,9 +281,11 @@ describe("user service when its PostgreSQL fails", () => {
     } finally {
       await holder.end();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 
   it("waits for the database at start instead of exiting, and serves once it is up", async (t) => {
+    const heapBefore = heapMb();
     await postgres.stop();
     let started: TestService | undefined;
     const starting = startTestService(userModule, {
@@ -295,5 +305,6 @@ describe("user service when its PostgreSQL fails", () => {
       await postgres.start();
       await (await starting).shutdown();
     }
+    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
   });
 });

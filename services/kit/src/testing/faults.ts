@@ -1,4 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { GrpcError } from "../errors/grpc-error.js";
 import { eventually, type EventuallyOptions } from "./wait.js";
 
@@ -73,4 +75,20 @@ export function sample<T>(probe: () => Promise<T>, intervalMs = 100): Sampler<T>
 export async function msUntil(check: () => unknown, since: number, options: EventuallyOptions = {}): Promise<number> {
   await eventually(check, { intervalMs: 20, ...options });
   return performance.now() - since;
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * The process's heap in use after a full garbage collection, in MB: what a fault test compares before and after a
+ * fault to see that nothing piled up (a few hundred KB either way is noise).
+ */
+export function heapMb(): number {
+  if (!collect) {
+    setFlagsFromString("--expose-gc");
+    collect = runInNewContext("gc") as () => void;
+  }
+  collect();
+  collect();
+  return process.memoryUsage().heapUsed / 1e6;
 }
