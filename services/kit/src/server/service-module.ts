@@ -37,14 +37,17 @@ export interface ReceivedEvent {
 export interface ServiceEvents {
   /**
    * Relays what the service writes to its `outbox` table in `pool` to its declared stream (`events.publishes`),
-   * when NATS_URL is set; without it events wait in the outbox, and this says so in the log.
+   * when NATS_URL is set; without it events wait in the outbox, and this says so in the log. Does not wait for the
+   * broker: the relay publishes, in commit order, whenever it is connected (see OutboxRelay, NatsLink).
    */
   readonly publishOutbox: (pool: Pool) => Promise<void>;
   /**
    * Consumes a declared stream (`events.consumes`) with a durable consumer named after the service, so replicas
    * share the work and the position survives restarts. `handle` sees only the declared events of that stream (others
-   * are acknowledged and skipped) and must be idempotent: an event comes again if it rejects or the process dies
-   * before acknowledging it. Without NATS_URL nothing is consumed, and this says so in the log.
+   * are acknowledged and skipped) and must be idempotent: an event comes again if it rejects (after a backoff,
+   * EVENTS_RETRY_BACKOFF_MS, at most EVENTS_MAX_DELIVERIES times, then it is dead-lettered) or the process dies
+   * before acknowledging it; a PoisonEventError dead-letters it at once. Does not wait for the broker. Without
+   * NATS_URL nothing is consumed, and this says so in the log.
    */
   readonly consume: (stream: string, handle: (event: ReceivedEvent) => Promise<void>) => Promise<void>;
 }
