@@ -13,6 +13,9 @@ import {
   type OwnPostgres,
 } from "@lattice/kit/testing";
 
+/** No test here may hang: a fault left unhandled would otherwise wait as long as the fault lasts. */
+const TEST_TIMEOUT_MS = 120_000;
+
 const logger = createLogger({ service: "events-test", level: "silent", format: "json" });
 
 /** The least-squares slope of y over x. */
@@ -50,66 +53,72 @@ describe("outbox relay: replicas and idle polls", () => {
     return pool;
   };
 
-  it("keeps each entity's events in order while four replicas drain a backlog in parallel", async (t) => {
-    const schema = "relay_order";
-    const pool = await outbox(schema);
-    const entities = 1500;
-    const steps = 3;
-    // The backlog: every entity's step 1, then every step 2, then every step 3, each step committed after the last.
-    for (let step = 1; step <= steps; step++) {
-      const values = Array.from(
-        { length: entities },
-        (_, entity) => `('${randomUUID()}', 'test.order.Step', '${entity}:${step}')`,
+  it(
+    "keeps each entity's events in order while four replicas drain a backlog in parallel",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const schema = "relay_order";
+      const pool = await outbox(schema);
+      const entities = 1500;
+      const steps = 3;
+      // The backlog: every entity's step 1, then every step 2, then every step 3, each step committed after the last.
+      for (let step = 1; step <= steps; step++) {
+        const values = Array.from(
+          { length: entities },
+          (_, entity) => `('${randomUUID()}', 'test.order.Step', '${entity}:${step}')`,
+        );
+        await pool.query(`INSERT INTO outbox (id, subject, payload) VALUES ${values.join(", ")}`);
+      }
+      const stream = "RELAY_ORDER";
+      const replicas = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const publisher = await jetStreamPublisher(nats.url, stream, ["test.order.>"]);
+          const relay = new OutboxRelay({
+            pool: await outbox(schema),
+            publish: publisher.publish,
+            logger,
+            intervalMs: 5,
+            batchSize: 100,
+          });
+          return { publisher, relay };
+        }),
       );
-      await pool.query(`INSERT INTO outbox (id, subject, payload) VALUES ${values.join(", ")}`);
-    }
-    const stream = "RELAY_ORDER";
-    const replicas = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const publisher = await jetStreamPublisher(nats.url, stream, ["test.order.>"]);
-        const relay = new OutboxRelay({
-          pool: await outbox(schema),
-          publish: publisher.publish,
-          logger,
-          intervalMs: 5,
-          batchSize: 100,
-        });
-        return { publisher, relay };
-      }),
-    );
-    const started = performance.now();
-    for (const { relay } of replicas) relay.start();
-    await eventually(
-      async () => {
-        const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL");
-        assert.equal(Number(rows[0]!.n), 0);
-      },
-      { withinMs: 60_000, intervalMs: 100 },
-    );
-    const drainedMs = performance.now() - started;
-    for (const { relay, publisher } of replicas) {
-      await relay.stop();
-      await publisher.close();
-    }
+      const started = performance.now();
+      for (const { relay } of replicas) relay.start();
+      await eventually(
+        async () => {
+          const { rows } = await pool.query<{ n: string }>(
+            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
+          );
+          assert.equal(Number(rows[0]!.n), 0);
+        },
+        { withinMs: 60_000, intervalMs: 100 },
+      );
+      const drainedMs = performance.now() - started;
+      for (const { relay, publisher } of replicas) {
+        await relay.stop();
+        await publisher.close();
+      }
 
-    const stored = await storedMessages(nats.url, stream);
-    const seen = new Map<string, number[]>();
-    for (const message of stored) {
-      const [entity, step] = text(message.data).split(":");
-      seen.set(entity!, [...(seen.get(entity!) ?? []), Number(step)]);
-    }
-    const reversed = [...seen.values()].filter((order) => order.some((step, i) => i > 0 && step < order[i - 1]!));
-    const published = replicas.map(({ relay }) => relay.polls);
-    assert.equal(stored.length, entities * steps, "every event stored once");
-    assert.equal(seen.size, entities);
-    assert.equal(reversed.length, 0, `${reversed.length} of ${entities} entities out of order`);
-    t.diagnostic(
-      `relay order: ${entities * steps} events of ${entities} entities drained by 4 replicas in ${Math.round(drainedMs)} ms; ` +
-        `out of order: ${reversed.length}; duplicates: ${stored.length - entities * steps}; polls per replica ${published.join("/")}`,
-    );
-  });
+      const stored = await storedMessages(nats.url, stream);
+      const seen = new Map<string, number[]>();
+      for (const message of stored) {
+        const [entity, step] = text(message.data).split(":");
+        seen.set(entity!, [...(seen.get(entity!) ?? []), Number(step)]);
+      }
+      const reversed = [...seen.values()].filter((order) => order.some((step, i) => i > 0 && step < order[i - 1]!));
+      const published = replicas.map(({ relay }) => relay.polls);
+      assert.equal(stored.length, entities * steps, "every event stored once");
+      assert.equal(seen.size, entities);
+      assert.equal(reversed.length, 0, `${reversed.length} of ${entities} entities out of order`);
+      t.diagnostic(
+        `relay order: ${entities * steps} events of ${entities} entities drained by 4 replicas in ${Math.round(drainedMs)} ms; ` +
+          `out of order: ${reversed.length}; duplicates: ${stored.length - entities * steps}; polls per replica ${published.join("/")}`,
+      );
+    },
+  );
 
-  it("holds no more memory after thousands of idle polls", async (t) => {
+  it("holds no more memory after thousands of idle polls", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
     const relay = new OutboxRelay({

@@ -22,6 +22,9 @@ import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { PaymentServiceService } from "@lattice/proto/lattice/payment/v1/payment";
 import { orderModule } from "../src/module.js";
 
+/** No test here may hang: a fault left unhandled would otherwise wait as long as the fault lasts. */
+const TEST_TIMEOUT_MS = 120_000;
+
 const SUCCEEDED = "lattice.payment.v1.PaymentSucceeded";
 /** Longer than the NATS client's own reconnect budget (10 attempts, 2 s apart), which the services used to keep. */
 const OUTAGE_MS = 25_000;
@@ -98,122 +101,140 @@ describe("payment → NATS → order when the broker fails", () => {
   const natsWarnings = (service: TestService, from: number) =>
     service.logs.slice(from).filter((line) => line.level >= 40 && line.msg.includes("NATS"));
 
-  it("starts, serves and writes with the broker down, then publishes and consumes once it is up", async (t) => {
-    const heapBefore = heapMb();
-    assert.equal(await httpStatus(`${payment.adminUrl}/readyz`), 200, "payment started and is ready");
-    assert.equal(await httpStatus(`${order.adminUrl}/readyz`), 200, "order started and is ready");
-    assert.equal(
-      await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
-      'lattice_dependency_up{dependency="nats"} 0',
-      "a broker down from the start shows",
-    );
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await pendingOrder());
-    for (const id of ids) await charge(id);
-    assert.equal(await unpublished(), 5, "the events wait in the outbox");
-    assert.deepEqual(await states(ids), Array<string>(5).fill("pending"));
+  it(
+    "starts, serves and writes with the broker down, then publishes and consumes once it is up",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const heapBefore = heapMb();
+      assert.equal(await httpStatus(`${payment.adminUrl}/readyz`), 200, "payment started and is ready");
+      assert.equal(await httpStatus(`${order.adminUrl}/readyz`), 200, "order started and is ready");
+      assert.equal(
+        await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
+        'lattice_dependency_up{dependency="nats"} 0',
+        "a broker down from the start shows",
+      );
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await pendingOrder());
+      for (const id of ids) await charge(id);
+      assert.equal(await unpublished(), 5, "the events wait in the outbox");
+      assert.deepEqual(await states(ids), Array<string>(5).fill("pending"));
 
-    const started = performance.now();
-    await nats.start();
-    const settledMs = await eventually(
-      async () => {
-        assert.deepEqual(await states(ids), Array<string>(5).fill("paid"));
-        return performance.now() - started;
-      },
-      { withinMs: 20_000, intervalMs: 50 },
-    );
-    assert.equal(await unpublished(), 0);
-    const events = await stored();
-    assert.deepEqual(events, { count: 5, distinct: 5 }, "each event stored once");
-    t.diagnostic(
-      `broker down at start: both services started and served; 5 charges written; once the broker was up the ` +
-        `orders were settled after ${Math.round(settledMs)} ms; lost 0, duplicated ${events.count - events.distinct}`,
-    );
-    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
-  });
+      const started = performance.now();
+      await nats.start();
+      const settledMs = await eventually(
+        async () => {
+          assert.deepEqual(await states(ids), Array<string>(5).fill("paid"));
+          return performance.now() - started;
+        },
+        { withinMs: 20_000, intervalMs: 50 },
+      );
+      assert.equal(await unpublished(), 0);
+      const events = await stored();
+      assert.deepEqual(events, { count: 5, distinct: 5 }, "each event stored once");
+      t.diagnostic(
+        `broker down at start: both services started and served; 5 charges written; once the broker was up the ` +
+          `orders were settled after ${Math.round(settledMs)} ms; lost 0, duplicated ${events.count - events.distinct}`,
+      );
+      t.diagnostic(
+        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
+      );
+    },
+  );
 
-  it(`reconnects after the broker was away for ${OUTAGE_MS / 1000} s, logging the outage without flooding`, async (t) => {
-    const heapBefore = heapMb();
-    const logsFrom = { payment: payment.logs.length, order: order.logs.length };
-    const before = await stored();
-    await nats.stop();
-    const ids: string[] = [];
-    const stoppedAt = performance.now();
-    let ready = true;
-    while (performance.now() - stoppedAt < OUTAGE_MS) {
+  it(
+    `reconnects after the broker was away for ${OUTAGE_MS / 1000} s, logging the outage without flooding`,
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const heapBefore = heapMb();
+      const logsFrom = { payment: payment.logs.length, order: order.logs.length };
+      const before = await stored();
+      await nats.stop();
+      const ids: string[] = [];
+      const stoppedAt = performance.now();
+      let ready = true;
+      while (performance.now() - stoppedAt < OUTAGE_MS) {
+        const id = await pendingOrder();
+        await charge(id);
+        ids.push(id);
+        ready &&= (await httpStatus(`${payment.adminUrl}/readyz`)) === 200;
+        ready &&= (await httpStatus(`${order.adminUrl}/readyz`)) === 200;
+        await delay(2500);
+      }
+      assert.ok(ready, "readiness stays SERVING: the outbox keeps writes working through a broker outage");
+      assert.equal(
+        await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
+        'lattice_dependency_up{dependency="nats"} 0',
+      );
+      assert.deepEqual(await states(ids), Array<string>(ids.length).fill("pending"));
+
+      const restarted = performance.now();
+      await nats.start();
+      const settledMs = await eventually(
+        async () => {
+          assert.deepEqual(await states(ids), Array<string>(ids.length).fill("paid"));
+          return performance.now() - restarted;
+        },
+        { withinMs: 30_000, intervalMs: 50 },
+      );
+      assert.equal(await unpublished(), 0);
+      const after = await stored();
+      assert.deepEqual(after, { count: before.count + ids.length, distinct: before.count + ids.length });
+      assert.equal(
+        await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
+        'lattice_dependency_up{dependency="nats"} 1',
+      );
+      const warnings = { payment: natsWarnings(payment, logsFrom.payment), order: natsWarnings(order, logsFrom.order) };
+      assert.ok(warnings.payment.length <= 3 && warnings.order.length <= 3, JSON.stringify(warnings));
+      const outages = await metric(payment, 'lattice_dependency_outages_total{dependency="nats"}');
+      assert.equal(outages, 'lattice_dependency_outages_total{dependency="nats"} 2', "the one at start, and this one");
+      t.diagnostic(
+        `broker away ${OUTAGE_MS / 1000} s: ${ids.length} charges written meanwhile, readiness SERVING throughout; ` +
+          `all settled ${Math.round(settledMs)} ms after the restart; lost 0, duplicated ${after.count - after.distinct}; ` +
+          `warnings logged: payment ${warnings.payment.length}, order ${warnings.order.length}; ${outages}`,
+      );
+      t.diagnostic(
+        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
+      );
+    },
+  );
+
+  it(
+    "dead-letters an undecodable payment event and goes on with the events after it",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const heapBefore = heapMb();
+      const nc = await connect({ servers: nats.url });
+      try {
+        await nc.jetstream().publish(SUCCEEDED, Uint8Array.from([0x0a, 0x64, 0x01]), { msgID: randomUUID() });
+      } finally {
+        await nc.close();
+      }
       const id = await pendingOrder();
       await charge(id);
-      ids.push(id);
-      ready &&= (await httpStatus(`${payment.adminUrl}/readyz`)) === 200;
-      ready &&= (await httpStatus(`${order.adminUrl}/readyz`)) === 200;
-      await delay(2500);
-    }
-    assert.ok(ready, "readiness stays SERVING: the outbox keeps writes working through a broker outage");
-    assert.equal(
-      await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
-      'lattice_dependency_up{dependency="nats"} 0',
-    );
-    assert.deepEqual(await states(ids), Array<string>(ids.length).fill("pending"));
-
-    const restarted = performance.now();
-    await nats.start();
-    const settledMs = await eventually(
-      async () => {
-        assert.deepEqual(await states(ids), Array<string>(ids.length).fill("paid"));
-        return performance.now() - restarted;
-      },
-      { withinMs: 30_000, intervalMs: 50 },
-    );
-    assert.equal(await unpublished(), 0);
-    const after = await stored();
-    assert.deepEqual(after, { count: before.count + ids.length, distinct: before.count + ids.length });
-    assert.equal(
-      await metric(payment, 'lattice_dependency_up{dependency="nats"}'),
-      'lattice_dependency_up{dependency="nats"} 1',
-    );
-    const warnings = { payment: natsWarnings(payment, logsFrom.payment), order: natsWarnings(order, logsFrom.order) };
-    assert.ok(warnings.payment.length <= 3 && warnings.order.length <= 3, JSON.stringify(warnings));
-    const outages = await metric(payment, 'lattice_dependency_outages_total{dependency="nats"}');
-    assert.equal(outages, 'lattice_dependency_outages_total{dependency="nats"} 2', "the one at start, and this one");
-    t.diagnostic(
-      `broker away ${OUTAGE_MS / 1000} s: ${ids.length} charges written meanwhile, readiness SERVING throughout; ` +
-        `all settled ${Math.round(settledMs)} ms after the restart; lost 0, duplicated ${after.count - after.distinct}; ` +
-        `warnings logged: payment ${warnings.payment.length}, order ${warnings.order.length}; ${outages}`,
-    );
-    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
-  });
-
-  it("dead-letters an undecodable payment event and goes on with the events after it", async (t) => {
-    const heapBefore = heapMb();
-    const nc = await connect({ servers: nats.url });
-    try {
-      await nc.jetstream().publish(SUCCEEDED, Uint8Array.from([0x0a, 0x64, 0x01]), { msgID: randomUUID() });
-    } finally {
-      await nc.close();
-    }
-    const id = await pendingOrder();
-    await charge(id);
-    await eventually(async () => assert.deepEqual(await states([id]), ["paid"]), { withinMs: 10_000 });
-    const letters = await eventually(
-      async () => {
-        const found = (await storedMessages(nats.url, DEAD_LETTER_STREAM)).filter(
-          (m) => m.headers[DeadLetterHeader.CONSUMER] === "order",
-        );
-        assert.equal(found.length, 1);
-        return found;
-      },
-      { withinMs: 10_000 },
-    );
-    assert.equal(letters[0]!.headers[DeadLetterHeader.REASON], "poison");
-    assert.equal(letters[0]!.headers[DeadLetterHeader.DELIVERIES], "1");
-    assert.equal(
-      await metric(order, 'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"}'),
-      'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"} 1',
-    );
-    t.diagnostic(
-      `poison payment event: delivered once, dead-lettered to ${DEAD_LETTER_STREAM} (seq ${letters[0]!.headers[DeadLetterHeader.SEQUENCE]} ` +
-        `of LATTICE_PAYMENT), counted; the next order was settled`,
-    );
-    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
-  });
+      await eventually(async () => assert.deepEqual(await states([id]), ["paid"]), { withinMs: 10_000 });
+      const letters = await eventually(
+        async () => {
+          const found = (await storedMessages(nats.url, DEAD_LETTER_STREAM)).filter(
+            (m) => m.headers[DeadLetterHeader.CONSUMER] === "order",
+          );
+          assert.equal(found.length, 1);
+          return found;
+        },
+        { withinMs: 10_000 },
+      );
+      assert.equal(letters[0]!.headers[DeadLetterHeader.REASON], "poison");
+      assert.equal(letters[0]!.headers[DeadLetterHeader.DELIVERIES], "1");
+      assert.equal(
+        await metric(order, 'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"}'),
+        'lattice_events_dead_lettered_total{stream="LATTICE_PAYMENT",reason="poison"} 1',
+      );
+      t.diagnostic(
+        `poison payment event: delivered once, dead-lettered to ${DEAD_LETTER_STREAM} (seq ${letters[0]!.headers[DeadLetterHeader.SEQUENCE]} ` +
+          `of LATTICE_PAYMENT), counted; the next order was settled`,
+      );
+      t.diagnostic(
+        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
+      );
+    },
+  );
 });

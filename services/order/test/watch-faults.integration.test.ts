@@ -14,6 +14,9 @@ import {
 import { OrderServiceService, OrderState, type WatchOrderResponse } from "@lattice/proto/lattice/order/v1/order";
 import { orderModule } from "../src/module.js";
 
+/** No test here may hang: a fault left unhandled would otherwise wait as long as the fault lasts. */
+const TEST_TIMEOUT_MS = 60_000;
+
 const SETTINGS = {
   // The peers are never called here: watching and cancelling need neither.
   USER_SERVICE_ADDRESS: "127.0.0.1:1",
@@ -88,86 +91,98 @@ describe("WatchOrder when its LISTEN connection fails", () => {
       )
     ).rows[0]!.n === "1";
 
-  it("listens again after its backend is terminated, and the open watch sees the change made while it was away", async (t) => {
-    const heapBefore = heapMb();
-    const orders = await start();
-    try {
-      const name = await pendingOrder();
-      const watch = watching(orders.watchOrder({ name }));
-      assert.equal((await watch.next(5000)).state, OrderState.ORDER_STATE_PENDING);
-      await eventually(async () => assert.ok(await listening()));
+  it(
+    "listens again after its backend is terminated, and the open watch sees the change made while it was away",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const heapBefore = heapMb();
+      const orders = await start();
+      try {
+        const name = await pendingOrder();
+        const watch = watching(orders.watchOrder({ name }));
+        assert.equal((await watch.next(5000)).state, OrderState.ORDER_STATE_PENDING);
+        await eventually(async () => assert.ok(await listening()));
 
-      // The listener is terminated and cannot come back yet: the change is made while nobody LISTENs.
-      await refuseConnections(true);
-      const terminated = performance.now();
-      const { rows } = await admin.query<{ ok: boolean }>(
-        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'order-listen'",
-      );
-      assert.deepEqual(rows, [{ ok: true }]);
-      const cancel = await outcomeOf(orders.cancelOrder({ name }, { timeoutMs: 2000 }));
-      assert.equal(cancel.code, "OK", "the pool still serves");
-      const seen = await watch.next(POLL_WHILE_DOWN_MS + 2000);
-      assert.equal(seen.state, OrderState.ORDER_STATE_CANCELLED, "the change made while it was away");
-      assert.equal((await watch.next(2000)).state, undefined, "a cancelled order ends the watch");
+        // The listener is terminated and cannot come back yet: the change is made while nobody LISTENs.
+        await refuseConnections(true);
+        const terminated = performance.now();
+        const { rows } = await admin.query<{ ok: boolean }>(
+          "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'order-listen'",
+        );
+        assert.deepEqual(rows, [{ ok: true }]);
+        const cancel = await outcomeOf(orders.cancelOrder({ name }, { timeoutMs: 2000 }));
+        assert.equal(cancel.code, "OK", "the pool still serves");
+        const seen = await watch.next(POLL_WHILE_DOWN_MS + 2000);
+        assert.equal(seen.state, OrderState.ORDER_STATE_CANCELLED, "the change made while it was away");
+        assert.equal((await watch.next(2000)).state, undefined, "a cancelled order ends the watch");
 
-      await refuseConnections(false);
-      const backMs = await eventually(
-        async () => {
-          assert.ok(await listening());
-          return performance.now() - terminated;
-        },
-        { withinMs: 10_000 },
-      );
-      // Listening again: a change is heard at once, not at the next poll.
-      const next = await pendingOrder();
-      const second = watching(orders.watchOrder({ name: next }));
-      assert.equal((await second.next(5000)).state, OrderState.ORDER_STATE_PENDING);
-      await orders.cancelOrder({ name: next }, { timeoutMs: 2000 });
-      const heard = await second.next(POLL_WHILE_DOWN_MS / 2);
-      assert.equal(heard.state, OrderState.ORDER_STATE_CANCELLED);
+        await refuseConnections(false);
+        const backMs = await eventually(
+          async () => {
+            assert.ok(await listening());
+            return performance.now() - terminated;
+          },
+          { withinMs: 10_000 },
+        );
+        // Listening again: a change is heard at once, not at the next poll.
+        const next = await pendingOrder();
+        const second = watching(orders.watchOrder({ name: next }));
+        assert.equal((await second.next(5000)).state, OrderState.ORDER_STATE_PENDING);
+        await orders.cancelOrder({ name: next }, { timeoutMs: 2000 });
+        const heard = await second.next(POLL_WHILE_DOWN_MS / 2);
+        assert.equal(heard.state, OrderState.ORDER_STATE_CANCELLED);
+        t.diagnostic(
+          `LISTEN backend terminated: the process kept running; the change made while it was away reached the watch ` +
+            `after ${Math.round(seen.ms)} ms; listening again ${Math.round(backMs)} ms after the termination ` +
+            `(connections were refused until then); a later change was heard in ${Math.round(heard.ms)} ms`,
+        );
+      } finally {
+        await refuseConnections(false);
+        await service.shutdown();
+      }
       t.diagnostic(
-        `LISTEN backend terminated: the process kept running; the change made while it was away reached the watch ` +
-          `after ${Math.round(seen.ms)} ms; listening again ${Math.round(backMs)} ms after the termination ` +
-          `(connections were refused until then); a later change was heard in ${Math.round(heard.ms)} ms`,
+        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
       );
-    } finally {
-      await refuseConnections(false);
-      await service.shutdown();
-    }
-    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
-  });
+    },
+  );
 
-  it("opens its listener later when it could not at first, instead of failing every watch until a restart", async (t) => {
-    const heapBefore = heapMb();
-    const orders = await start();
-    try {
-      const name = await pendingOrder();
-      // The pool has a connection; the listener, opened by the first watch, cannot get one.
-      await orders.getOrder({ name }, { timeoutMs: 2000 });
-      await refuseConnections(true);
-      const watch = watching(orders.watchOrder({ name }));
-      assert.equal((await watch.next(5000)).state, OrderState.ORDER_STATE_PENDING);
-      assert.equal(await listening(), false);
-      await orders.cancelOrder({ name }, { timeoutMs: 2000 });
-      const polled = await watch.next(POLL_WHILE_DOWN_MS + 2000);
-      assert.equal(polled.state, OrderState.ORDER_STATE_CANCELLED, "seen while the listener could not open");
+  it(
+    "opens its listener later when it could not at first, instead of failing every watch until a restart",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const heapBefore = heapMb();
+      const orders = await start();
+      try {
+        const name = await pendingOrder();
+        // The pool has a connection; the listener, opened by the first watch, cannot get one.
+        await orders.getOrder({ name }, { timeoutMs: 2000 });
+        await refuseConnections(true);
+        const watch = watching(orders.watchOrder({ name }));
+        assert.equal((await watch.next(5000)).state, OrderState.ORDER_STATE_PENDING);
+        assert.equal(await listening(), false);
+        await orders.cancelOrder({ name }, { timeoutMs: 2000 });
+        const polled = await watch.next(POLL_WHILE_DOWN_MS + 2000);
+        assert.equal(polled.state, OrderState.ORDER_STATE_CANCELLED, "seen while the listener could not open");
 
-      await refuseConnections(false);
-      await eventually(async () => assert.ok(await listening()), { withinMs: 10_000 });
-      const next = await pendingOrder();
-      const second = watching(orders.watchOrder({ name: next }));
-      assert.equal((await second.next(5000)).state, OrderState.ORDER_STATE_PENDING);
-      await orders.cancelOrder({ name: next }, { timeoutMs: 2000 });
-      const heard = await second.next(POLL_WHILE_DOWN_MS / 2);
-      assert.equal(heard.state, OrderState.ORDER_STATE_CANCELLED);
+        await refuseConnections(false);
+        await eventually(async () => assert.ok(await listening()), { withinMs: 10_000 });
+        const next = await pendingOrder();
+        const second = watching(orders.watchOrder({ name: next }));
+        assert.equal((await second.next(5000)).state, OrderState.ORDER_STATE_PENDING);
+        await orders.cancelOrder({ name: next }, { timeoutMs: 2000 });
+        const heard = await second.next(POLL_WHILE_DOWN_MS / 2);
+        assert.equal(heard.state, OrderState.ORDER_STATE_CANCELLED);
+        t.diagnostic(
+          `listener could not open: the watch still saw the change after ${Math.round(polled.ms)} ms (re-reading), ` +
+            `and once it opened a change was heard in ${Math.round(heard.ms)} ms`,
+        );
+      } finally {
+        await refuseConnections(false);
+        await service.shutdown();
+      }
       t.diagnostic(
-        `listener could not open: the watch still saw the change after ${Math.round(polled.ms)} ms (re-reading), ` +
-          `and once it opened a change was heard in ${Math.round(heard.ms)} ms`,
+        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
       );
-    } finally {
-      await refuseConnections(false);
-      await service.shutdown();
-    }
-    t.diagnostic(`heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`);
-  });
+    },
+  );
 });
