@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { probeHealth, ProbeExit } from "@lattice/kit";
@@ -345,4 +350,61 @@ describe("user service when its PostgreSQL fails", () => {
       );
     },
   );
+  it(
+    "as a process, is live while it waits for its database at start, and exits 0 on SIGTERM",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      await postgres.stop();
+      const adminPort = await freePort();
+      const child = spawn(process.execPath, [fileURLToPath(new URL("../src/main.js", import.meta.url))], {
+        env: {
+          PATH: process.env["PATH"],
+          DATABASE_URL: postgres.url,
+          GRPC_HOST: "127.0.0.1",
+          GRPC_PORT: "0",
+          ADMIN_HOST: "127.0.0.1",
+          ADMIN_PORT: String(adminPort),
+          HEALTH_PORT: "0",
+          LOG_FORMAT: "json",
+          ...SETTINGS,
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const messages: string[] = [];
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        messages.push((JSON.parse(line) as { msg: string }).msg);
+      });
+      const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+      try {
+        await eventually(() => assert.ok(messages.includes("database (at start) unavailable; retrying")), {
+          withinMs: 10_000,
+        });
+        assert.equal(await httpStatus(`http://127.0.0.1:${adminPort}/livez`), 200, "live while it waits");
+        assert.equal(await httpStatus(`http://127.0.0.1:${adminPort}/readyz`), 503, "and not ready");
+        const signalled = performance.now();
+        child.kill("SIGTERM");
+        const [code] = await exited;
+        const exitMs = performance.now() - signalled;
+        assert.equal(code, 0);
+        assert.ok(messages.includes("stopped while starting"), messages.join(" | "));
+        t.diagnostic(
+          `waiting for the database at start: live, not ready; SIGTERM → exit 0 after ${Math.round(exitMs)} ms`,
+        );
+      } finally {
+        child.kill("SIGKILL");
+        await postgres.start();
+      }
+    },
+  );
 });
+
+/** A TCP port nothing listens on right now, on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
