@@ -142,6 +142,12 @@ describe("the database pool bounds every wait", () => {
       }
       const outside = await bounded.query<{ statement_timeout: string }>("SHOW statement_timeout");
       assert.equal(outside.rows[0]!.statement_timeout, "10s", "sessions keep the pool's own statement timeout");
+      const longer = await runInCall(call({ timeoutMs: 60_000 }), () =>
+        bounded.transaction(
+          async (client) => (await client.query<{ statement_timeout: string }>("SHOW statement_timeout")).rows[0]!,
+        ),
+      );
+      assert.equal(longer.statement_timeout, "10s", "a longer deadline does not lift the pool's statement timeout");
     },
   );
 

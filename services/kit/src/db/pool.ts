@@ -107,10 +107,12 @@ export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promi
 class BoundedPool implements Pool {
   private readonly pg: pg.Pool;
   readonly connectTimeoutMs: number;
+  readonly statementTimeoutMs: number;
   readonly queryTimeoutMs: number;
 
   constructor(private readonly options: PoolOptions) {
     const statementTimeoutMs = options.statementTimeoutMs ?? POOL_DEFAULTS.statementTimeoutMs;
+    this.statementTimeoutMs = statementTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs;
     this.queryTimeoutMs = statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS;
     this.pg = new pg.Pool({
@@ -152,7 +154,7 @@ class BoundedPool implements Pool {
     const bounds = callBounds();
     const session = await this.checkout(bounds);
     try {
-      await session.run(beginStatement(bounds), undefined, bounds);
+      await session.run(beginStatement(bounds, this.statementTimeoutMs), undefined, bounds);
       const result = await work({ query: (text, values) => session.run(text, values, bounds) });
       await session.run("COMMIT", undefined, bounds).catch((error: unknown) => {
         // The server may have committed before the answer was lost: the caller must not take it for a failure.
@@ -301,13 +303,16 @@ function isStatementTimeout(error: unknown): boolean {
   return code === "57014" || code === "55P03";
 }
 
-/** BEGIN, with the server enforcing the call's remaining time on every statement and every pause in between. */
-function beginStatement(bounds: CallBounds): string {
+/**
+ * BEGIN, with the server enforcing the call's remaining time on every statement (never more than the pool's own
+ * statement timeout), lock wait and pause in between. One round trip, like a plain BEGIN.
+ */
+function beginStatement(bounds: CallBounds, statementTimeoutMs: number): string {
   const left = msLeft(bounds);
   if (!Number.isFinite(left)) return "BEGIN";
   const ms = Math.max(1, Math.ceil(left));
   return (
-    `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; ` +
+    `BEGIN; SET LOCAL statement_timeout = ${Math.min(ms, statementTimeoutMs)}; SET LOCAL lock_timeout = ${ms}; ` +
     `SET LOCAL idle_in_transaction_session_timeout = ${ms}`
   );
 }
