@@ -135,10 +135,10 @@ describe("outbox relay: replicas and idle polls", () => {
     };
     relay.start();
     try {
-      // Past the start-up allocations (code, caches) first; then samples every 1000 polls, and the slope of the
-      // heap over them (least squares), which a single noisy sample does not swing.
+      // Past the start-up allocations (code, caches) first; then samples every 2000 polls over 10 000, and the
+      // slope of the heap over them (least squares), which a single noisy sample does not swing.
       const samples = [];
-      for (let polls = 2000; polls <= 7000; polls += 1000) samples.push(await heapAfter(polls));
+      for (let polls = 3000; polls <= 13_000; polls += 2000) samples.push(await heapAfter(polls));
       const perPoll = slope(samples.map((sample) => [sample.polls, sample.heap]));
       // The leak this guards against kept one abort listener (about 577 bytes) per empty poll.
       assert.ok(perPoll < 150, `${perPoll.toFixed(1)} bytes retained per idle poll`);
