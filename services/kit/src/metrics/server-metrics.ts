@@ -1,5 +1,6 @@
 import { Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { Status, codeName } from "../errors/status-codes.js";
+import { DataPathMetrics } from "./data-path-metrics.js";
 import type { MethodInfo } from "../rpc/method.js";
 
 /** go-grpc-prometheus's default buckets (Prometheus DefBuckets), in seconds, so dashboards made for Go work. */
@@ -56,6 +57,7 @@ export class ServerMetrics {
   readonly registry: Registry;
   private readonly bounds: readonly number[];
   private readonly methods = new Map<string, MethodStats>();
+  private dataPathMetrics: DataPathMetrics | undefined;
 
   constructor(options: ServerMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -91,6 +93,12 @@ export class ServerMetrics {
       this.methods.set(method.path, stats);
     }
     return stats;
+  }
+
+  /** The data path's metrics (dependencies, outbox, consumers), registered on first use. */
+  get dataPath(): DataPathMetrics {
+    this.dataPathMetrics ??= new DataPathMetrics(this.registry);
+    return this.dataPathMetrics;
   }
 
   /** Prometheus text exposition of everything in the registry. */

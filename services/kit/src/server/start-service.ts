@@ -22,6 +22,11 @@ export interface RunningService {
 export interface StartOptions {
   /** Server interceptors before the module's own (tests use this to observe calls). */
   interceptors?: readonly Interceptor[];
+  /**
+   * Aborts the start: setup stops waiting for dependencies (a database that cannot be reached yet) and the start
+   * rejects. runService aborts it on SIGTERM/SIGINT.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -54,7 +59,7 @@ export async function startService<C extends BaseConfig>(
   });
   const releases = new Releases();
   try {
-    const teardown = await module.setup(setupContext(module, server, config, logger, releases));
+    const teardown = await module.setup(setupContext(module, server, config, logger, releases, options.signal));
     if (teardown) releases.add(teardown);
     checkDeclaredServices(module, server.services);
     const grpcAddress = await server.listen();

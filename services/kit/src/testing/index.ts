@@ -8,3 +8,5 @@ export * from "./fuzz.js";
 export * from "./dns-server.js";
 export * from "./pki.js";
 export * from "./ports.js";
+export * from "./own-servers.js";
+export * from "./faults.js";
