@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
-import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { getOption, hasOption, isFieldSet, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { field as fieldRules, RepeatedRulesSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 
 /**
  * The rules every field of every request gets, whatever its contract says, checked on the wire bytes (the decoded
@@ -15,6 +16,11 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
  * - the bytes are well-formed protobuf for the message: tags, lengths and varints complete, each known field with
  *   its own wire type, messages (and unknown groups) nested at most MAX_DEPTH deep.
  *
+ * And one rule of the contract, here because it bounds the work of all the others: a repeated field with more
+ * elements than its `repeated.max_items` is refused here, as protovalidate words it, without looking into the
+ * elements, and protovalidate is not run. protovalidate evaluates every element before it reports the count (about
+ * 15 µs per element with rules: a 4 MiB request of two-byte elements held the event loop for 30 s).
+ *
  * Each problem names the field in the proto's own names, as protovalidate does ("items[0].unit_price.amount_minor").
  */
 
@@ -22,7 +28,8 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 export const MAX_DEPTH = 100;
 
 /** Why a field is refused; the reason of its BadRequest field violation. */
-export type WireIssueReason = "MALFORMED" | "INVALID_UTF8" | "NUL_CHARACTER" | "INT64_OUT_OF_RANGE" | "TOO_DEEP";
+export type WireIssueReason =
+  "MALFORMED" | "INVALID_UTF8" | "NUL_CHARACTER" | "INT64_OUT_OF_RANGE" | "TOO_DEEP" | "repeated.max_items";
 
 export interface WireIssue {
   /** Path of the field, e.g. "user.display_name"; "" when the message itself is malformed before any field. */
@@ -76,6 +83,17 @@ function walkMessage(schema: DescMessage, bytes: Uint8Array, path: string, depth
       walkField(field, wireType, reader, fieldPath, counts, depth, issues);
       if (reader.pos > reader.len) throw new Malformed("truncated");
     }
+    for (const [number, count] of counts) {
+      const listField = fieldsOf(schema).get(number)!;
+      const max = maxItemsOf(listField);
+      if (max !== undefined && count > max)
+        issues.push({
+          field: join(path, listField.name),
+          description: `must contain no more than ${max} item(s)`,
+          reason: "repeated.max_items",
+          fatal: true,
+        });
+    }
   } catch (error) {
     const detail = error instanceof Malformed ? error.message : describeReadError(error);
     issues.push({
@@ -113,7 +131,10 @@ function walkField(
       let index = counts.get(field.number) ?? 0;
       if (field.listKind === "message") {
         expectWireType(wireType, WireType.LengthDelimited);
-        walkMessage(field.message, reader.bytes(), `${path}[${index}]`, depth + 1, issues);
+        const element = reader.bytes();
+        // Past its bound the list is refused as a whole: its further elements are not worth reading.
+        if (index < (maxItemsOf(field) ?? Infinity))
+          walkMessage(field.message, element, `${path}[${index}]`, depth + 1, issues);
         index++;
       } else {
         const scalar = field.listKind === "enum" ? ScalarType.INT32 : field.scalar;
@@ -286,6 +307,22 @@ function describeReadError(error: unknown): string {
   if (error instanceof RangeError) return "nested too deep";
   if (error instanceof Error) return error.message.slice(0, 100);
   return "unreadable";
+}
+
+const maxItemsByField = new WeakMap<DescField, { readonly max: number | undefined }>();
+
+/** The field's `(buf.validate.field).repeated.max_items`, when its contract sets one. */
+function maxItemsOf(field: DescField): number | undefined {
+  let known = maxItemsByField.get(field);
+  if (!known) {
+    const rules = hasOption(field, fieldRules) ? getOption(field, fieldRules) : undefined;
+    const repeated = rules?.type.case === "repeated" ? rules.type.value : undefined;
+    const max =
+      repeated && isFieldSet(repeated, RepeatedRulesSchema.field.maxItems) ? Number(repeated.maxItems) : undefined;
+    known = { max };
+    maxItemsByField.set(field, known);
+  }
+  return known.max;
 }
 
 const fieldsByNumber = new WeakMap<DescMessage, ReadonlyMap<number, DescField>>();
