@@ -82,22 +82,21 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const failures: string[] = [];
   const deadlineMs = options.deadlineMs ?? 800;
   const deadline = Date.now() + options.timeBudgetMs;
-  // Node's HTTP/2 server closes a connection that keeps getting its streams reset (maxSessionRejectedStreams, with
-  // ENHANCE_YOUR_CALM): flood protection, not a failure. The fuzzer counts it and dials again.
-  const closedByServer = new WeakSet<ClientHttp2Session>();
-  const dial = () => {
-    const dialed = rawConnection(options.address);
-    dialed.on("goaway", () => closedByServer.add(dialed));
-    return dialed;
+  // The server may close the connection (GOAWAY: its maximum connection age, flood protection). Calls already on it
+  // finish there, new ones go to a fresh connection, and a call the server refused without processing it (opened
+  // as the GOAWAY came: REFUSED_STREAM) is sent again, once, on the fresh one.
+  const dialed = new Set<ClientHttp2Session>();
+  const dial = (): ClientHttp2Session => {
+    const connection = rawConnection(options.address);
+    dialed.add(connection);
+    connection.on("goaway", () => {
+      if (session === connection) session = dial();
+      connection.close();
+    });
+    return connection;
   };
   let session = dial();
-  const renew = (broken: ClientHttp2Session) => {
-    if (session !== broken) return;
-    broken.destroy();
-    session = dial();
-  };
-  const countClosed = () =>
-    (codes["connection closed by the server"] = (codes["connection closed by the server"] ?? 0) + 1);
+  const count = (key: string) => (codes[key] = (codes[key] ?? 0) + 1);
   let inputs = 0;
   // Inputs are made in order from the one random sequence, so a seed replays them; several are in flight at once.
   const next = () => {
@@ -112,40 +111,51 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     perMethod[method.path] = (perMethod[method.path] ?? 0) + 1;
     return { method, kind, sent, body, headers, number: ++inputs };
   };
-  const worker = async () => {
-    for (let input = next(); input; input = next()) {
-      const what = `${input.method.path} (${input.kind}, input ${input.number})`;
-      let result: RawCallResult;
+  /** One call; undefined when it got no answer to judge (counted under why). */
+  const call = async (
+    input: NonNullable<ReturnType<typeof next>>,
+    what: string,
+  ): Promise<RawCallResult | undefined> => {
+    for (let attempt = 1; ; attempt++) {
       const used = session;
       const started = Date.now();
+      let result: RawCallResult;
       try {
         result = await rawCall(used, input.method.path, input.body, { headers: input.headers, timeoutMs: 10_000 });
       } catch (error) {
-        if (/session has been destroyed|GOAWAY/i.test(String(error)) || used.destroyed || closedByServer.has(used)) {
-          countClosed();
-          renew(used);
-        } else if (/ENHANCE_YOUR_CALM/.test(String(error))) {
-          // One stream refused by flood protection, the connection still up: counted, the others go on.
-          const key = "stream refused (ENHANCE_YOUR_CALM)";
-          codes[key] = (codes[key] ?? 0) + 1;
-        } else failures.push(`${what}: ${String(error)}`);
-        continue;
+        const text = String(error);
+        const unprocessed = /REFUSED_STREAM|GOAWAY|session has been (closed|destroyed)|INVALID_SESSION/i.test(text);
+        if (unprocessed && attempt === 1) {
+          count("sent again on a new connection");
+          continue;
+        }
+        if (unprocessed || used.destroyed) count("connection closed by the server");
+        // One stream refused by flood protection, the connection still up: counted, the others go on.
+        else if (/ENHANCE_YOUR_CALM/.test(text)) count("stream refused (ENHANCE_YOUR_CALM)");
+        else failures.push(`${what}: ${text}`);
+        return undefined;
       }
-      if (result.code === undefined && (closedByServer.has(used) || used.destroyed || used.closed)) {
-        // In flight when the server closed the connection: no status can come on it.
-        countClosed();
-        renew(used);
-        continue;
+      if (result.code === undefined && (used.closed || used.destroyed)) {
+        // In flight when the server closed the connection and gave up waiting for it: no status can come.
+        count("connection closed by the server");
+        return undefined;
       }
       if (result.code === undefined && result.rstCode === http2.NGHTTP2_CANCEL && Date.now() - started >= deadlineMs) {
         // A stream whose deadline passed while its trailers were stuck behind data not yet read is reset by the
         // server (see the kit's grpc-js patches): an end, and counted under its own name.
-        const key = "reset after the deadline";
-        codes[key] = (codes[key] ?? 0) + 1;
-        continue;
+        count("reset after the deadline");
+        return undefined;
       }
+      return result;
+    }
+  };
+  const worker = async () => {
+    for (let input = next(); input; input = next()) {
+      const what = `${input.method.path} (${input.kind}, input ${input.number})`;
+      const result = await call(input, what);
+      if (!result) continue;
       const name = result.code === undefined ? "none" : String(result.code);
-      codes[name] = (codes[name] ?? 0) + 1;
+      count(name);
       options.onResult?.(input.method.path, result, input.sent);
       if (result.code === undefined || !ACCEPTABLE.has(result.code))
         failures.push(`${what}: code ${name} ${result.message.slice(0, 200)}`);
@@ -154,7 +164,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   try {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   } finally {
-    session.destroy();
+    for (const connection of dialed) connection.destroy();
   }
   return { seed: options.seed, inputs, codes, perMethod, failures };
 }
