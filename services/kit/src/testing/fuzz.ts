@@ -340,16 +340,40 @@ function deepNesting(schema: DescMessage, levels: number, rng: () => number): Ui
   return inner;
 }
 
-/** One repeated field (or an unknown one) with about a megabyte of elements. */
+/**
+ * One repeated field with 100,000 to 300,000 elements (a megabyte or so): the request's own, or one in a message
+ * field (update_mask.paths), or an unknown field when the request has none.
+ */
 function hugeRepeated(schema: DescMessage, rng: () => number): Uint8Array {
-  const field = schema.fields.find((f) => f.fieldKind === "list");
+  const path = pathToList(schema, 3) ?? [];
+  const field = path.at(-1);
   const writer = new BinaryWriter();
   const count = 100_000 + Math.floor(rng() * 200_000);
   for (let i = 0; i < count; i++) {
-    if (field?.listKind === "message") writer.tag(field.number, WireType.LengthDelimited).bytes(new Uint8Array());
-    else writer.tag(field?.number ?? 901, WireType.Varint).int32(i);
+    if (field?.fieldKind !== "list") writer.tag(901, WireType.Varint).int32(i);
+    else if (field.listKind === "message") writer.tag(field.number, WireType.LengthDelimited).bytes(new Uint8Array());
+    else if (field.listKind === "scalar" && field.scalar === ScalarType.STRING)
+      writer.tag(field.number, WireType.LengthDelimited).string(i % 2 ? "email" : "x");
+    else writer.tag(field.number, WireType.Varint).int32(i);
   }
-  return writer.finish();
+  // Wrapped in the message fields leading to the list.
+  let bytes = writer.finish();
+  for (const parent of path.slice(0, -1).reverse())
+    bytes = new BinaryWriter().tag(parent.number, WireType.LengthDelimited).bytes(bytes).finish();
+  return bytes;
+}
+
+/** The fields from `schema` down to its first repeated field (through message fields, at most `depth` deep). */
+function pathToList(schema: DescMessage, depth: number): DescField[] | undefined {
+  const list = schema.fields.find((f) => f.fieldKind === "list");
+  if (list) return [list];
+  if (depth <= 1) return undefined;
+  for (const field of schema.fields) {
+    if (field.fieldKind !== "message") continue;
+    const below = pathToList(field.message, depth - 1);
+    if (below) return [field, ...below];
+  }
+  return undefined;
 }
 
 function randomMetadata(rng: () => number): Record<string, string> {
