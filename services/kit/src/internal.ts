@@ -6,9 +6,15 @@ export { adaptService, type AdaptOptions } from "./rpc/adapt-service.js";
 export { ServerCallContext, type RawServerCall } from "./rpc/server-call-context.js";
 export { methodInfo, methodKind } from "./rpc/method.js";
 export { compose } from "./interceptors/interceptor.js";
-export { applyGrpcJsPatches, grpcJsPatches } from "./rpc/grpc-js-patches.js";
+export { applyGrpcJsPatches, grpcJsPatches, TRAILERS_GRACE_MS } from "./rpc/grpc-js-patches.js";
 export { keepRequestBytes, requestBytes, UndecodableRequest } from "./validation/request-bytes.js";
-export { checkWire, MAX_DEPTH, type WireIssue, type WireIssueReason } from "./validation/wire-check.js";
+export {
+  checkWire,
+  DEFAULT_MAX_ITEMS,
+  MAX_DEPTH,
+  type WireIssue,
+  type WireIssueReason,
+} from "./validation/wire-check.js";
 export { loggingInterceptor } from "./interceptors/logging.js";
 export { metricsInterceptor } from "./interceptors/metrics.js";
 export { recoveryInterceptor } from "./interceptors/recovery.js";

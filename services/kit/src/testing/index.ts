@@ -10,3 +10,5 @@ export * from "./pki.js";
 export * from "./ports.js";
 export * from "./own-servers.js";
 export * from "./faults.js";
+export * from "./serving.js";
+export * from "./contract-check.js";
