@@ -18,9 +18,13 @@ if command -v flock >/dev/null 2>&1; then
   exec 9>"$out/.go-lock"
   flock 9
 fi
-hash="$( (cd "$root" && sha256sum bench/go/go.mod bench/go/go.sum bench/go/*.go bench/go/buf.gen.yaml \
-  $(find proto -name '*.proto' -not -path 'proto/gen/*' | LC_ALL=C sort) && go version && "$buf" --version) |
-  sha256sum | cut -d' ' -f1)"
+hash="$( (
+  cd "$root"
+  { printf '%s\0' bench/go/go.mod bench/go/go.sum bench/go/*.go bench/go/buf.gen.yaml
+    find proto -name '*.proto' -not -path 'proto/gen/*' -print0; } | LC_ALL=C sort -z | xargs -0 sha256sum
+  go version
+  "$buf" --version
+) | sha256sum | cut -d' ' -f1)"
 if [ -x "$out/greeter-go" ] && [ "$(cat "$out/go-stamp" 2>/dev/null)" = "$hash" ]; then
   echo "$out/greeter-go"
   exit 0
