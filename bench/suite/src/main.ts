@@ -1,16 +1,18 @@
 /**
  * `npm run bench`'s comparison and memory sections (scripts/bench.sh runs this pinned to CPU 1 once everything is
- * built): the Greet suite (peers and the chain one layer at a time), the list suite and the memory suite, then
+ * built): the Greet suite (peers and the chain one layer at a time), the chain in process, the list suite and the
+ * memory suite, then
  * bench/results/<time>/ with report.txt (also printed), chart.svg and results.json.
  *
  * Settings (environment): BENCH_ROUNDS (default 9), BENCH_SECONDS per measured run (default 2),
  * BENCH_WARMUP_SECONDS per server (default 2), BENCH_STREAMS held open in the memory suite (default 1000), and
- * BENCH_SECTIONS, a comma-separated subset of greet,list,memory (default all).
+ * BENCH_SECTIONS, a comma-separated subset of greet,chain,list,memory (default all).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { runChainSuite } from "./chain-suite.js";
 import { runGreetSuite } from "./greet-suite.js";
 import { runListSuite } from "./list-suite.js";
 import { runMemorySuite } from "./memory-suite.js";
@@ -28,7 +30,7 @@ function setting(name: string, fallback: number): number {
   return value;
 }
 
-const SECTIONS = ["greet", "list", "memory"] as const;
+const SECTIONS = ["greet", "chain", "list", "memory"] as const;
 const wanted = (process.env["BENCH_SECTIONS"] ?? SECTIONS.join(",")).split(",").map((s) => s.trim());
 for (const section of wanted)
   if (!(SECTIONS as readonly string[]).includes(section))
@@ -57,6 +59,10 @@ try {
   if (wanted.includes("greet")) {
     print(`\n-- Greet: peers and the kit's chain (${rounds} rounds x ${seconds} s per server)`);
     results.greet = await runGreetSuite({ rounds, seconds, warmupSeconds, work, token, print });
+  }
+  if (wanted.includes("chain")) {
+    print(`\n-- the kit's chain in process, one layer at a time (${rounds} rounds)`);
+    results.chain = await runChainSuite({ rounds, work, token });
   }
   if (wanted.includes("list")) {
     print(`\n-- a 100-user list over gRPC and as JSON (${rounds} rounds x ${seconds} s)`);

@@ -13,6 +13,7 @@ export const PATHS = {
   greeterBare: join(ROOT, "services", "greeter", "dist", "bench", "bare-server.js"),
   greeterLadder: join(ROOT, "services", "greeter", "dist", "bench", "ladder-server.js"),
   greeterProduction: join(ROOT, "services", "greeter", "dist", "bench", "production-server.js"),
+  greeterMicrobench: join(ROOT, "services", "greeter", "dist", "bench", "chain-microbench.js"),
   listServers: join(ROOT, "services", "gateway", "dist", "bench", "list-servers.js"),
   /** Where each run's report goes: bench/results/<timestamp>/. */
   results: join(ROOT, "bench", "results"),

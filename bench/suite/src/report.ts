@@ -1,4 +1,5 @@
 /** The text report of a run (report.txt, also printed): fixed-width tables, one section per suite. */
+import type { ChainResults } from "./chain-suite.js";
 import type { GreetResults } from "./greet-suite.js";
 import type { ListResults } from "./list-suite.js";
 import type { MemoryResults } from "./memory-suite.js";
@@ -52,6 +53,21 @@ function greetSection(greet: GreetResults): string {
   return lines.join("\n");
 }
 
+function chainSection(chain: ChainResults): string {
+  return [
+    `The kit's chain in process (Greet through the adapter, no network): ${chain.rounds} rounds of ` +
+      `${int(chain.callsPerRound)} calls per step; CPU per call, median of per-round differences.`,
+    table(
+      ["layer", "ns/call"],
+      [
+        ["adapter alone", int(chain.adapterNs)],
+        ...chain.layers.map((l) => [`+ ${l.layer}`, `${l.ns >= 0 ? "+" : ""}${int(l.ns)}`]),
+        ["whole chain", int(chain.fullNs)],
+      ],
+    ),
+  ].join("\n");
+}
+
 function listSection(list: ListResults): string {
   const rows = list.targets.map((t) => [
     t.label,
@@ -100,6 +116,7 @@ export function formatReport(results: BenchResults): string {
     "Servers pinned to CPU 0, h2load to CPU 1. On a shared machine compare only the ratios of one run.",
   ];
   if (results.greet) sections.push(greetSection(results.greet));
+  if (results.chain) sections.push(chainSection(results.chain));
   if (results.list) sections.push(listSection(results.list));
   if (results.memory) sections.push(memorySection(results.memory));
   return sections.join("\n\n") + "\n";

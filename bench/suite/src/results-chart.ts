@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 /** The chart as SVG text. */
 export function resultsChart(results: BenchResults): string {
   const panels: Panel[] = [];
-  const { greet, list, memory } = results;
+  const { greet, chain, list, memory } = results;
   if (greet) {
     const color = (id: string, group: ServerGroup) => (id === "grpc-go" ? COLORS.go : COLORS[group]);
     panels.push(
@@ -48,6 +48,16 @@ export function resultsChart(results: BenchResults): string {
       },
     );
   }
+  if (chain)
+    panels.push({
+      title: `The kit's chain in process: CPU each layer adds per call (ns; whole chain ${Math.round(chain.fullNs)} ns)`,
+      bars: chain.layers.map((l) => ({
+        label: l.layer,
+        value: l.ns,
+        note: `${l.ns >= 0 ? "+" : ""}${Math.round(l.ns)} ns`,
+        color: COLORS.ladder,
+      })),
+    });
   if (list)
     panels.push({
       title: `A 100-user list: req/s (gRPC / JSON ${list.rpsRatio.toFixed(2)}x; per CPU-second ${list.cpuRatio.toFixed(2)}x)`,

@@ -1,3 +1,4 @@
+import type { ChainResults } from "./chain-suite.js";
 import type { GreetResults } from "./greet-suite.js";
 import type { ListResults } from "./list-suite.js";
 import type { MemoryResults } from "./memory-suite.js";
@@ -9,6 +10,7 @@ export interface BenchResults {
   /** Node version, CPU model and count, h2load version. */
   readonly machine: { readonly node: string; readonly cpu: string; readonly cpus: number; readonly h2load: string };
   readonly greet?: GreetResults;
+  readonly chain?: ChainResults;
   readonly list?: ListResults;
   readonly memory?: MemoryResults;
 }
