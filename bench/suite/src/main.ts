@@ -4,7 +4,7 @@
  * memory suite, then
  * bench/results/<time>/ with report.txt (also printed), chart.svg and results.json.
  *
- * Settings (environment): BENCH_ROUNDS (default 9), BENCH_SECONDS per measured run (default 2),
+ * Settings (environment): BENCH_ROUNDS (default 7), BENCH_SECONDS per measured run (default 2),
  * BENCH_WARMUP_SECONDS per server (default 2), BENCH_STREAMS held open in the memory suite (default 1000), and
  * BENCH_SECTIONS, a comma-separated subset of greet,chain,list,memory (default all).
  */
@@ -35,7 +35,7 @@ const wanted = (process.env["BENCH_SECTIONS"] ?? SECTIONS.join(",")).split(",").
 for (const section of wanted)
   if (!(SECTIONS as readonly string[]).includes(section))
     throw new Error(`BENCH_SECTIONS: unknown section "${section}" (known: ${SECTIONS.join(", ")})`);
-const rounds = Math.round(setting("BENCH_ROUNDS", 9));
+const rounds = Math.round(setting("BENCH_ROUNDS", 7));
 const seconds = setting("BENCH_SECONDS", 2);
 const warmupSeconds = setting("BENCH_WARMUP_SECONDS", 2);
 const streams = Math.round(setting("BENCH_STREAMS", 1000));

@@ -30,7 +30,7 @@ function greetSection(greet: GreetResults): string {
     fixed(s.rssBytes / MiB, 0),
   ]);
   const full = greet.servers.find((s) => s.id === "lattice-full");
-  const bare = greet.servers.find((s) => s.id === "lattice-bare");
+  const otherBare = greet.servers.filter((s) => (s.id === "grpc-js" || s.id === "lattice-bare") && s.id !== base.id);
   const layers = greet.layers.map((l) => [l.layer, signed(l.cpuUs), fixed(l.ratio, 3)]);
   const lines = [
     `Greet (unary; ${greet.connections} connections x ${greet.streams} streams, h2c): ${greet.rounds} rounds of ` +
@@ -47,8 +47,8 @@ function greetSection(greet: GreetResults): string {
     lines.push(
       "",
       `  Full production chain / ${base.label}: ${fixed(full.ratio, 3)} (target >= ${CHAIN_TARGET}); ` +
-        `CPU ${fixed(full.median.cpuUs)} vs ${fixed(base.median.cpuUs)} us/req.` +
-        (bare ? ` Lattice bare / ${base.label}: ${fixed(bare.ratio, 3)}.` : ""),
+        `CPU ratio ${fixed(full.cpuRatio, 3)} (${fixed(full.median.cpuUs)} vs ${fixed(base.median.cpuUs)} us/req).` +
+        otherBare.map((s) => ` ${s.label} / ${base.label}: ${fixed(s.ratio, 3)}, CPU ${fixed(s.cpuRatio, 3)}.`).join(""),
     );
   return lines.join("\n");
 }
