@@ -48,7 +48,9 @@ function greetSection(greet: GreetResults): string {
       "",
       `  Full production chain / ${base.label}: ${fixed(full.ratio, 3)} (target >= ${CHAIN_TARGET}); ` +
         `CPU ratio ${fixed(full.cpuRatio, 3)} (${fixed(full.median.cpuUs)} vs ${fixed(base.median.cpuUs)} us/req).` +
-        otherBare.map((s) => ` ${s.label} / ${base.label}: ${fixed(s.ratio, 3)}, CPU ${fixed(s.cpuRatio, 3)}.`).join(""),
+        otherBare
+          .map((s) => ` ${s.label} / ${base.label}: ${fixed(s.ratio, 3)}, CPU ${fixed(s.cpuRatio, 3)}.`)
+          .join(""),
     );
   return lines.join("\n");
 }
