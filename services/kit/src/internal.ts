@@ -33,3 +33,5 @@ export { ensureStream } from "./outbox/jetstream.js";
 export { clientConfigShape, clientSettingsFor, targetPrefix } from "./client/client-settings.js";
 export { enableXdsFor, isXdsTarget } from "./client/discovery.js";
 export { BREAKER_STATE_VALUE, ClientMetrics } from "./metrics/client-metrics.js";
+export { installTracing, kitTracer } from "./telemetry/tracing.js";
+export { metadataGetter, metadataSetter, recordGetter, recordSetter } from "./telemetry/carriers.js";

@@ -18,6 +18,8 @@ import { compose, type Interceptor, type Next } from "../interceptors/intercepto
 import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
 import type { Logger } from "../logger.js";
 import { forwardTokenInterceptor } from "../security/forward-token.js";
+import { clientTracingInterceptor } from "../telemetry/rpc-spans.js";
+import { tracingEnabled } from "../telemetry/tracing.js";
 import type { CallContext } from "../rpc/call-context.js";
 import type {
   AnyMethodDefinition,
@@ -120,6 +122,7 @@ const SILENT = pino({ level: "silent" });
  * A call made while a server call is being handled (inside a handler, or anything it started) inherits that call's
  * remaining deadline — the earlier of it and the call's own — and is cancelled when that call is, so deadlines and
  * cancellation propagate downstream without being passed by hand; its request id is forwarded in `x-request-id`.
+ * While tracing is on, every call is a CLIENT span whose W3C trace context travels in the call's metadata.
  */
 export function createClient<D extends AnyServiceDefinition>(
   definition: D,
@@ -143,6 +146,8 @@ export function createClient<D extends AnyServiceDefinition>(
     : undefined;
   const interceptors = [
     forwardRequestIdInterceptor(),
+    // After the request id (the span carries it), before the breaker (a call it refuses is a failed span too).
+    ...(tracingEnabled() ? [clientTracingInterceptor(address)] : []),
     ...(options.forwardToken ? [forwardTokenInterceptor()] : []),
     ...(breakers ? [breakers.interceptor] : []),
     ...(options.interceptors ?? []),

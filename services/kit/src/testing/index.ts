@@ -7,3 +7,4 @@ export * from "./raw-call.js";
 export * from "./fuzz.js";
 export * from "./dns-server.js";
 export * from "./pki.js";
+export * from "./spans.js";
