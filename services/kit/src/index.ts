@@ -143,6 +143,7 @@ export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
 export { jetStreamPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
 export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+export { writeOutboxEvent, type NewOutboxEvent } from "./outbox/write-event.js";
 
 // Tracing (OpenTelemetry, W3C trace context; docs/observability.md)
 export { tracingConfigShape, tracingSettings, type TracingConfig, type TracingSettings } from "./telemetry/config.js";

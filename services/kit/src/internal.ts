@@ -35,3 +35,15 @@ export { enableXdsFor, isXdsTarget } from "./client/discovery.js";
 export { BREAKER_STATE_VALUE, ClientMetrics } from "./metrics/client-metrics.js";
 export { installTracing, kitTracer } from "./telemetry/tracing.js";
 export { metadataGetter, metadataSetter, recordGetter, recordSetter } from "./telemetry/carriers.js";
+export { tracedClientClass, describeStatement, type DatabaseTarget } from "./telemetry/db-spans.js";
+export {
+  eventTraceHeaders,
+  withEventCreation,
+  withEventProcessing,
+  withEventSend,
+  type EventTraceContext,
+  type MessageHeaders,
+} from "./telemetry/messaging-spans.js";
+export { EventMetrics } from "./metrics/event-metrics.js";
+export { registerOutboxMetrics } from "./metrics/outbox-metrics.js";
+export { registerPoolMetrics, type PoolCounts } from "./metrics/pool-metrics.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, once } from "node:events";
 import pg from "pg";
-import { inTransaction, type Pool, type PoolClient } from "@lattice/kit";
+import { inTransaction, writeOutboxEvent, type Pool, type PoolClient } from "@lattice/kit";
 import {
   OrderCancelled,
   OrderCreated,
@@ -134,11 +134,7 @@ export class PgOrderRepository implements OrderRepository {
 
   private async changed(client: PoolClient, order: Order): Promise<void> {
     const event = EVENTS[order.state];
-    await client.query(`INSERT INTO outbox (id, subject, payload) VALUES ($1, $2, $3)`, [
-      randomUUID(),
-      event.subject,
-      Buffer.from(event.encode(order)),
-    ]);
+    await writeOutboxEvent(client, { subject: event.subject, payload: event.encode(order) });
     await client.query(`SELECT pg_notify($1, $2)`, [`${this.schema}.${CHANNEL}`, order.id]);
   }
 

@@ -1,5 +1,7 @@
 import pg from "pg";
 import type { Logger } from "../logger.js";
+import { tracedClientClass } from "../telemetry/db-spans.js";
+import { tracingEnabled } from "../telemetry/tracing.js";
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -17,13 +19,17 @@ export interface PoolOptions {
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** A connection pool whose sessions use the service's schema. */
+/**
+ * A connection pool whose sessions use the service's schema. While tracing is on, each statement run within a traced
+ * call is a span (telemetry/db-spans.ts).
+ */
 export function createPool(options: PoolOptions): Pool {
   if (!IDENTIFIER.test(options.schema)) throw new Error(`not a valid schema name: ${JSON.stringify(options.schema)}`);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     options: `-c search_path=${options.schema} -c statement_timeout=${options.statementTimeoutMs ?? 10_000}`,
+    ...(tracingEnabled() ? { Client: tracedClientClass({ url: options.url, schema: options.schema }) } : {}),
   });
   // An idle connection that breaks (database restart) must not crash the process; the next query reconnects.
   pool.on("error", (error) => options.logger?.warn({ err: error }, "idle database connection failed"));

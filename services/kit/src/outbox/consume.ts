@@ -1,5 +1,7 @@
 import { AckPolicy, connect } from "nats";
 import type { Logger } from "../logger.js";
+import type { EventMetrics } from "../metrics/event-metrics.js";
+import { withEventProcessing } from "../telemetry/messaging-spans.js";
 import { ensureStream } from "./jetstream.js";
 
 export interface EventConsumerOptions {
@@ -15,9 +17,14 @@ export interface EventConsumerOptions {
    */
   handle: (subject: string, data: Uint8Array) => Promise<void>;
   logger: Logger;
+  /** Where redeliveries are counted (lattice_events_redelivered_total); not counted when not given. */
+  metrics?: EventMetrics;
 }
 
-/** Consumes a JetStream stream with explicit acknowledgement; resolves with the function that stops it. */
+/**
+ * Consumes a JetStream stream with explicit acknowledgement; resolves with the function that stops it. While tracing
+ * is on, each event is handled in a `process <subject>` span continuing the trace it was written in.
+ */
 export async function startEventConsumer(options: EventConsumerOptions): Promise<() => Promise<void>> {
   const connection = await connect({ servers: options.natsUrl, name: `lattice-consumer-${options.durable}` });
   await ensureStream(connection, options.stream, options.subjects);
@@ -27,8 +34,18 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const messages = await consumer.consume();
   const done = (async () => {
     for await (const message of messages) {
+      if (message.redelivered) options.metrics?.redelivered.inc({ stream: options.stream });
       try {
-        await options.handle(message.subject, message.data);
+        await withEventProcessing(
+          {
+            subject: message.subject,
+            headers: message.headers,
+            size: message.data.byteLength,
+            deliveryCount: message.info.deliveryCount,
+          },
+          options.durable,
+          () => options.handle(message.subject, message.data),
+        );
         message.ack();
       } catch (error) {
         options.logger.warn({ err: error, subject: message.subject }, "event handling failed; it will come again");

@@ -8,6 +8,9 @@ export interface OutboxEvent {
   /** Message subject, the event's full protobuf name, e.g. "lattice.payment.v1.PaymentSucceeded". */
   readonly subject: string;
   readonly payload: Uint8Array;
+  /** The W3C trace context the event was written in (see writeOutboxEvent), published in its headers; null if none. */
+  readonly traceparent?: string | null;
+  readonly tracestate?: string | null;
 }
 
 export type Publish = (event: OutboxEvent) => Promise<void>;
@@ -37,8 +40,8 @@ export class OutboxRelay {
   /** Sends one batch; resolves with how many events were published. */
   drainOnce(): Promise<number> {
     return inTransaction(this.options.pool, async (client) => {
-      const { rows } = await client.query<{ id: string; subject: string; payload: Buffer }>(
-        `SELECT id, subject, payload FROM outbox WHERE published_at IS NULL
+      const { rows } = await client.query<OutboxEvent & { payload: Buffer }>(
+        `SELECT id, subject, payload, traceparent, tracestate FROM outbox WHERE published_at IS NULL
          ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.options.batchSize ?? 100],
       );

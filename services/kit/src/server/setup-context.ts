@@ -2,6 +2,9 @@ import { join } from "node:path";
 import { clientSettingsFor } from "../client/client-settings.js";
 import { createClient } from "../client/create-client.js";
 import { ClientMetrics } from "../metrics/client-metrics.js";
+import { EventMetrics } from "../metrics/event-metrics.js";
+import { registerOutboxMetrics } from "../metrics/outbox-metrics.js";
+import { registerPoolMetrics } from "../metrics/pool-metrics.js";
 import type { BaseConfig } from "../config.js";
 import { openDatabase } from "../db/open-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
@@ -86,6 +89,12 @@ export function setupContext<C extends BaseConfig>(
         const schema = setting("DATABASE_SCHEMA") ?? declared.schema;
         const pool = await openDatabase({ url, schema, migrations: join(declaration.directory, "migrations"), logger });
         releases.add(() => pool.end());
+        registerPoolMetrics(server.metrics.registry, () => ({
+          total: pool.totalCount,
+          idle: pool.idleCount,
+          waiting: pool.waitingCount,
+          max: pool.options.max,
+        }));
         return { pool, schema, url };
       })();
       return database;
@@ -95,6 +104,8 @@ export function setupContext<C extends BaseConfig>(
       async publishOutbox(pool) {
         const publishes = declaration.events?.publishes;
         if (!publishes) throw new Error(`${module.name} declares no events it publishes (lattice.events.publishes)`);
+        // Measured whether or not NATS is configured: without it the lag grows, which is the point.
+        registerOutboxMetrics(server.metrics.registry, pool);
         const stop = await startOutboxRelay({
           pool,
           natsUrl: setting("NATS_URL"),
@@ -120,6 +131,7 @@ export function setupContext<C extends BaseConfig>(
           stream,
           subjects: streamSubjects(consumed.events),
           durable: module.name,
+          metrics: EventMetrics.of(server.metrics.registry),
           handle: (subject, data) => (wanted.has(subject) ? handle({ subject, data }) : Promise.resolve()),
           logger,
         });
