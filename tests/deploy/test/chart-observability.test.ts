@@ -78,6 +78,48 @@ describe("the chart's dashboard and alerts", () => {
   });
 });
 
+describe("tracing settings in the chart", () => {
+  const tracing =
+    'observability.tracing={"otlpEndpoint":"http://otel-collector.observability:4318","sampler":"parentbased_traceidratio","samplerRatio":0.25,"collectorPeers":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"observability"}}}]}';
+  const otelOf = (manifests: readonly Manifest[], service: string) =>
+    Object.fromEntries(
+      Object.entries(
+        (named(manifests, "ConfigMap", `${service}-config`) as Manifest & { data: Record<string, string> }).data,
+      ).filter(([key]) => key.startsWith("OTEL_")),
+    );
+
+  test("are off by default: no OTEL_ setting, no egress to a collector", async () => {
+    const { manifests } = await helmTemplate();
+    assert.deepEqual(otelOf(manifests, "order"), {});
+    assert.doesNotMatch(JSON.stringify(ofKind(manifests, "NetworkPolicy")), /4318/);
+  });
+
+  test("give every service the OTLP endpoint, sampler and resource, and let it reach the collector", async () => {
+    const { text, manifests } = await helmTemplate({ setJson: [tracing] });
+    for (const service of ["greeter", "user", "payment", "order"])
+      assert.deepEqual(otelOf(manifests, service), {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability:4318",
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.25",
+        OTEL_RESOURCE_ATTRIBUTES: "k8s.namespace.name=lattice,service.namespace=lattice",
+      });
+    const policy = named(manifests, "NetworkPolicy", "order") as Manifest & {
+      spec: { egress: { ports?: { port: number }[]; to?: unknown[] }[] };
+    };
+    const toCollector = policy.spec.egress.find((rule) => rule.ports?.some((port) => port.port === 4318));
+    assert.ok(toCollector, "egress to the collector's port");
+    assert.deepEqual(toCollector.to, [
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } } },
+    ]);
+    const validation = await kubeconform({ stdin: text });
+    assert.deepEqual(problems(validation), [], validation.stderr);
+    const bad = await helmTemplateRaw({
+      setJson: ['observability.tracing={"otlpEndpoint":"collector:4318","sampler":"sometimes","samplerRatio":2}'],
+    });
+    assert.notEqual(bad.code, 0);
+  });
+});
+
 describe("the dashboard", () => {
   const dashboard = readDashboard();
   test("is a Grafana dashboard: a uid, unique panel ids, panels on the 24-column grid, queries on the chosen data source", () => {
