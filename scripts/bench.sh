@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of `npm test`): Greet on the kit's full chain against a bare grpc-js server, with h2load
 # (Debian's nghttp2-client, installed on demand). Options through BENCH_ROUNDS, BENCH_REQUESTS, BENCH_WARMUP.
-# `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead.
+# `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead, and
+# `npm run bench -- --tracing` with and without tracing (every call a span exported over OTLP/HTTP).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$root"
@@ -25,8 +26,12 @@ case "${1:-}" in
     step "Greet: the kit's chain vs the same with bearer-token verification (JWT, ES256)"
     export BENCH_COMPARE=auth
     ;;
+  --tracing)
+    step "Greet: the kit's chain with tracing off vs on (every call sampled, exported over OTLP/HTTP)"
+    export BENCH_COMPARE=tracing
+    ;;
   *)
-    echo "usage: npm run bench [-- --auth]" >&2
+    echo "usage: npm run bench [-- --auth | --tracing]" >&2
     exit 2
     ;;
 esac
