@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Generates strict JSON schemas for the custom resources the chart and k8s/ render: ServiceMonitor
-# (prometheus-operator) and cert-manager's issuers, from the CRDs in those projects' pinned Go modules, converted
+# Generates strict JSON schemas for the custom resources the chart and k8s/ render: ServiceMonitor and
+# PrometheusRule (prometheus-operator) and cert-manager's issuers, from the CRDs in those projects' pinned Go modules, converted
 # by kubeconform's own openapi2jsonschema.py (run from the module cache). Files are named
 # {full group}_{kind}_{version}.json. Prints the schema folder.
 #
@@ -22,11 +22,12 @@ convert() {
     "$python" "$kubeconform/scripts/openapi2jsonschema.py" \
     "$prometheus/example/prometheus-operator-crd-full/monitoring.coreos.com_servicemonitors.yaml" \
     "$prometheus/example/prometheus-operator-crd-full/monitoring.coreos.com_podmonitors.yaml" \
+    "$prometheus/example/prometheus-operator-crd-full/monitoring.coreos.com_prometheusrules.yaml" \
     "$certmanager/deploy/crds/cert-manager.io_clusterissuers.yaml" \
     "$certmanager/deploy/crds/cert-manager.io_issuers.yaml" \
     "$certmanager/deploy/crds/cert-manager.io_certificates.yaml" >/dev/null)
 }
-stamp="kubeconform@$KUBECONFORM_VERSION prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+stamp="kubeconform@$KUBECONFORM_VERSION prometheus-operator@$PROMETHEUS_OPERATOR_VERSION+prometheusrules"
 stamp="$stamp cert-manager@$CERT_MANAGER_VERSION pyyaml@$PYYAML_VERSION"
 generate_once "$target" "$stamp" convert
 echo "$target"
