@@ -24,12 +24,31 @@ export interface MethodStatsSource {
 export function metricsInterceptor(metrics: MethodStatsSource): Interceptor {
   return (next, method) => {
     const stats = metrics.forMethod(method);
+    if (method.responseStream || method.requestStream)
+      return (input, ctx) => {
+        stats.started++;
+        if (ctx.requestHeader.get(PREVIOUS_ATTEMPTS_HEADER).length > 0) stats.retries++;
+        const start = performance.now();
+        return count(method, stats, ctx, next(received(method, stats, input), ctx), (error) =>
+          stats.finished(error === undefined ? Status.OK : statusOf(error), (performance.now() - start) / 1000),
+        );
+      };
+    // Unary calls, the common case, with no more work per call than counting needs.
     return (input, ctx) => {
       stats.started++;
+      stats.msgReceived++;
       if (ctx.requestHeader.get(PREVIOUS_ATTEMPTS_HEADER).length > 0) stats.retries++;
       const start = performance.now();
-      return count(method, stats, ctx, next(received(method, stats, input), ctx), (error) =>
-        stats.finished(error === undefined ? Status.OK : statusOf(error), (performance.now() - start) / 1000),
+      return next(input, ctx).then(
+        (response) => {
+          stats.msgSent++;
+          stats.finished(Status.OK, (performance.now() - start) / 1000);
+          return response;
+        },
+        (error: unknown) => {
+          stats.finished(statusOf(error), (performance.now() - start) / 1000);
+          throw error;
+        },
       );
     };
   };

@@ -72,6 +72,9 @@ export class Scrape {
         ...(part === "sum" ? { sum: sample.value } : {}),
       });
     }
+    // A metric declared but without a sample yet (a labelled counter never incremented) is exported all the same.
+    for (const [name, type] of types)
+      if (!families.has(name)) families.set(name, { help: help.get(name) ?? "", type, series: new Map() });
     this.families = new Map(
       [...families].map(([name, entry]) => [
         name,
