@@ -28,5 +28,5 @@ export LATTICE_SKAFFOLD_SCHEMAS='$skaffold_schemas'
 export LATTICE_KUBERNETES_VERSION='$kubernetes_version'
 export LATTICE_KIND_NODE_IMAGE='$kind_image'
 ENV
-log "deploy tools ready in $((SECONDS - start)) s (helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, promtool $PROMETHEUS_VERSION, kind $KIND_VERSION, Kubernetes $kubernetes_version)"
+log "deploy tools ready in $((SECONDS - start)) s (helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, promtool $PROMETHEUS_DEB_VERSION, kind $KIND_VERSION, Kubernetes $kubernetes_version)"
 cat "$tools_dir/env.sh"

@@ -18,8 +18,8 @@ CERT_MANAGER_VERSION="v1.21.2"
 GATEWAY_API_VERSION="v1.4.0"
 SKAFFOLD_VERSION="v2.16.1"
 PYYAML_VERSION="6.0.3"
-# Prometheus 3.16.0: the Go module is tagged v0.<major><minor>.<patch> (its major versions are not Go major versions).
-PROMETHEUS_VERSION="v0.316.0"
+# promtool, from Debian bookworm's prometheus package (see promtool.sh for why not the Go module).
+PROMETHEUS_DEB_VERSION="2.42.0+ds-5+deb12u1"
 
 log() { printf '  %s\n' "$*" >&2; }
 die() { printf 'deploy-tools: %s\n' "$*" >&2; exit 1; }
