@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates everything derived from proto/: the TypeScript in proto/gen/ts, the descriptor set the servers
-# serve through reflection, and the gateway's OpenAPI document. CI runs it and fails if the committed files differ.
+# serve through reflection, the chart's list of the callers each method allows (the Linkerd route policy's data), and
+# the gateway's OpenAPI document. CI runs it and fails if the committed files differ.
 set -euo pipefail
 cd "$(dirname "$0")/../proto"
 buf=../node_modules/.bin/buf
@@ -14,6 +15,8 @@ grep -rl --include='*.ts' '"@bufbuild/protobuf/wire"' gen/ts | xargs -r sed -i -
   -e 's#Buffer\.from\(([A-Za-z0-9_]+)\.encode\(value\)\.finish\(\)\)#\1.encode(value).finish()#g'
 # Full image (with imports) so reflection can resolve every type, including grpc.health.v1.
 "$buf" build --exclude-source-info -o gen/descriptor-set.binpb
+# Which services each method's contract lets call it, for the chart's Linkerd route policy (after the descriptor set).
+node ../scripts/generate-method-callers.mjs
 # The OpenAPI 3.1 document of the gateway's REST routes, from that descriptor set by the gateway's own route code.
 cd ..
 npx tsc -b services/gateway
