@@ -2,14 +2,16 @@
  * The gateway's cost and the list benchmark, in one run under the same machine conditions (servers pinned to CPU 0,
  * h2load to CPU 1, the targets taking turns within each round, the order reversed every other round):
  *   Greet directly over gRPC  vs  Greet as REST/JSON through the gateway, over HTTP/1.1 keep-alive (64 connections,
- *   as REST clients connect) and over h2c (target >= 0.7x of direct);
+ *   as REST clients connect) and over h2c (target >= 0.7x of direct), and through the least a Node proxy does
+ *   (greet-proxy.ts: a bare grpc-js client, no mapping or resilience), the floor for a gateway built on grpc-js;
  *   a 100-user ListUsers over gRPC (bare grpc-js server with Lattice's codecs, and the kit's full chain)  vs  the
  *   same list as JSON from a plain Node server (HTTP/1.1 and h2c)  vs  the same list through the gateway (target:
  *   gRPC >= 1.0x plain JSON).
  * Ratios are given for req/s and at equal CPU: CPU per request is that of every server process a request touches
  * (the gateway and the service behind it), read from the threads' schedstat in ns; with every server on one core
- * it is the steadier figure on a shared machine. Then a CPU profile of the gateway serving the list, summarized by
- * where its time goes. Run through `npm run bench`; BENCH_ROUNDS, BENCH_REQUESTS.
+ * it is the steadier figure on a shared machine. Then CPU profiles of the gateway serving Greet over HTTP/1.1 and the
+ * list, summarized by where its time goes. Run through `npm run bench`; BENCH_ROUNDS, BENCH_REQUESTS, and
+ * BENCH_GATEWAY ("greet", "list" or "greet,list", the default) to run a part only.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,11 +23,20 @@ import { ListUsersRequest } from "@lattice/proto/lattice/user/v1/user";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000);
+const PARTS = new Set((process.env["BENCH_GATEWAY"] ?? "greet,list").split(",").map((part) => part.trim()));
 const CONNECTIONS = 16;
 const STREAMS = 32;
 /** HTTP/1.1 has one request in flight per connection: this many connections keep the server as busy as h2c does. */
 const HTTP1_CONNECTIONS = 64;
-const PORT = { greeter: 50081, users: 50082, gateway: 50083, plain: 50084, plainHttp1: 50086, lattice: 50087 } as const;
+const PORT = {
+  greeter: 50081,
+  users: 50082,
+  gateway: 50083,
+  plain: 50084,
+  plainHttp1: 50086,
+  lattice: 50087,
+  proxy: 50088,
+} as const;
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "lattice-gateway-bench-"));
 
@@ -75,6 +86,14 @@ const greetRest = (http1: boolean): Target => ({
   http1,
   processes: () => [children["gateway"]!, children["greeter"]!],
 });
+const greetProxy: Target = {
+  label: "Greet REST via bare proxy, HTTP/1.1",
+  url: `http://127.0.0.1:${PORT.proxy}/v1/greet`,
+  headers: ["content-type: application/json"],
+  body: files.greetJson,
+  http1: true,
+  processes: () => [children["proxy"]!, children["greeter"]!],
+};
 const listGrpc: Target = {
   label: "List 100 gRPC, bare server",
   url: `http://127.0.0.1:${PORT.users}/lattice.user.v1.UserService/ListUsers`,
@@ -103,16 +122,9 @@ const listPlain = (http1: boolean): Target => ({
   http1,
   processes: () => [children[http1 ? "plainHttp1" : "plain"]!],
 });
-const targets: Target[] = [
-  greetGrpc,
-  greetRest(true),
-  greetRest(false),
-  listGrpc,
-  listLattice,
-  listGateway,
-  listPlain(true),
-  listPlain(false),
-];
+const greetTargets = [greetGrpc, greetRest(true), greetRest(false), greetProxy] as const;
+const listTargets = [listGrpc, listLattice, listGateway, listPlain(true), listPlain(false)] as const;
+const targets: Target[] = [...(PARTS.has("greet") ? greetTargets : []), ...(PARTS.has("list") ? listTargets : [])];
 
 function launch(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const devNull = openSync("/dev/null", "w");
@@ -221,7 +233,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** Self time of a V8 CPU profile, by function, and by what the function belongs to. */
-function summarizeProfile(file: string): void {
+function summarizeProfile(file: string, what: string): void {
   interface Node {
     id: number;
     hitCount?: number;
@@ -243,6 +255,8 @@ function summarizeProfile(file: string): void {
     if (/node:internal\/http2|node:http2/.test(url)) return "HTTP/2 framing (node:http2)";
     if (/node:internal\/(streams|stream_base)|node:net|node:_http|node:internal\/http/.test(url))
       return "streams and sockets";
+    if (/@opentelemetry/.test(url)) return "OpenTelemetry API";
+    if (/prom-client/.test(url)) return "metrics (prom-client)";
     if (/services\/kit/.test(url)) return "kit (interceptors, breaker, context)";
     if (/services\/gateway.*wire-json/.test(url)) return "JSON from the wire bytes (gateway)";
     if (/services\/gateway/.test(url)) return "gateway (routing, headers, framing)";
@@ -259,7 +273,7 @@ function summarizeProfile(file: string): void {
     if (where !== "idle / V8 internals") byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
   }
   const busy = total - (byArea.get("idle / V8 internals") ?? 0);
-  console.log(`\nprofile of the gateway serving the 100-user list (self time, % of ${busy} busy samples)`);
+  console.log(`\nprofile of the gateway serving ${what} (self time, % of ${busy} busy samples)`);
   for (const [name, hits] of [...byArea].sort((a, b) => b[1] - a[1]))
     if (name !== "idle / V8 internals") console.log(`  ${((hits / busy) * 100).toFixed(1).padStart(5)}%  ${name}`);
   console.log("  top functions:");
@@ -275,6 +289,7 @@ try {
     ADMIN_PORT: "18081",
     HEALTH_PORT: "18091",
   });
+  launch("proxy", [here("./greet-proxy.js"), String(PORT.proxy), `127.0.0.1:${PORT.greeter}`]);
   launch("users", [here("./list-servers.js"), "grpc", String(PORT.users)]);
   launch("lattice", [here("./list-servers.js"), "lattice"], {
     GRPC_HOST: "127.0.0.1",
@@ -289,6 +304,7 @@ try {
   await ready(`http://127.0.0.1:${PORT.gateway}/v1/greet`, { method: "POST", body: '{"name":"Ada"}' });
   await ready(`http://127.0.0.1:${PORT.gateway}/v1/users?pageSize=100`);
   await ready(`http://127.0.0.1:${PORT.plainHttp1}/v1/users?pageSize=100`);
+  await ready(`http://127.0.0.1:${PORT.proxy}/v1/greet`, { method: "POST", body: '{"name":"Ada"}' });
   // HTTP/2 only (the plain h2c server, the kit's list server): asked with h2load itself.
   for (const url of [`http://127.0.0.1:${PORT.plain}/`, listLattice.url])
     for (
@@ -340,24 +356,36 @@ try {
       `  ${label.padEnd(52)} ${rps.toFixed(2).padStart(5)}x  at equal CPU ${cpu.toFixed(2).padStart(5)}x${target}`,
     );
   };
-  ratio("Greet REST via gateway (HTTP/1.1) / gRPC direct", targets[1]!, greetGrpc, "  (target >= 0.7x)");
-  ratio("Greet REST via gateway (h2c) / gRPC direct", targets[2]!, greetGrpc, "  (target >= 0.7x)");
-  ratio("List gRPC (bare) / plain Node JSON (HTTP/1.1)", listGrpc, targets[6]!, "  (target >= 1.0x)");
-  ratio("List gRPC (kit full chain) / plain Node JSON (HTTP/1.1)", listLattice, targets[6]!, "  (target >= 1.0x)");
-  ratio("List gRPC (bare) / plain Node JSON (h2c)", listGrpc, targets[7]!);
-  ratio("List JSON via gateway / plain Node JSON (HTTP/1.1)", listGateway, targets[6]!);
-  ratio("List JSON via gateway / gRPC (bare)", listGateway, listGrpc);
+  if (PARTS.has("greet")) {
+    ratio("Greet REST via gateway (HTTP/1.1) / gRPC direct", greetTargets[1], greetGrpc, "  (target >= 0.7x)");
+    ratio("Greet REST via gateway (h2c) / gRPC direct", greetTargets[2], greetGrpc, "  (target >= 0.7x)");
+    ratio("Greet REST via bare proxy (floor) / gRPC direct", greetProxy, greetGrpc);
+    ratio("Greet REST via gateway (HTTP/1.1) / bare proxy", greetTargets[1], greetProxy);
+  }
+  if (PARTS.has("list")) {
+    const [plainHttp1, plainH2c] = [listTargets[3], listTargets[4]];
+    ratio("List gRPC (bare) / plain Node JSON (HTTP/1.1)", listGrpc, plainHttp1, "  (target >= 1.0x)");
+    ratio("List gRPC (kit full chain) / plain Node JSON (HTTP/1.1)", listLattice, plainHttp1, "  (target >= 1.0x)");
+    ratio("List gRPC (bare) / plain Node JSON (h2c)", listGrpc, plainH2c);
+    ratio("List JSON via gateway / plain Node JSON (HTTP/1.1)", listGateway, plainHttp1);
+    ratio("List JSON via gateway / gRPC (bare)", listGateway, listGrpc);
+  }
 
-  // Profile: the gateway again, under --cpu-prof, serving the list for one run.
-  await stop(children["gateway"]);
-  const profiles = join(work, "profile");
-  startGateway(["--cpu-prof", `--cpu-prof-dir=${profiles}`]);
-  await ready(`http://127.0.0.1:${PORT.gateway}/v1/users?pageSize=100`);
-  h2load(listGateway, REQUESTS);
-  await stop(children["gateway"]);
-  const file = readdirSync(profiles).find((f) => f.endsWith(".cpuprofile"));
-  if (file) summarizeProfile(join(profiles, file));
-  else console.log("no CPU profile was written");
+  // Profiles: the gateway again, under --cpu-prof, for one run of each part.
+  const profiled: [string, Target, string][] = [];
+  if (PARTS.has("greet")) profiled.push(["greet", greetTargets[1], "Greet as REST over HTTP/1.1"]);
+  if (PARTS.has("list")) profiled.push(["list", listGateway, "the 100-user list"]);
+  for (const [name, target, what] of profiled) {
+    await stop(children["gateway"]);
+    const profiles = join(work, `profile-${name}`);
+    startGateway(["--cpu-prof", `--cpu-prof-dir=${profiles}`]);
+    await ready(`http://127.0.0.1:${PORT.gateway}/v1/users?pageSize=100`);
+    h2load(target, REQUESTS);
+    await stop(children["gateway"]);
+    const file = readdirSync(profiles).find((f) => f.endsWith(".cpuprofile"));
+    if (file) summarizeProfile(join(profiles, file), what);
+    else console.log(`no CPU profile of ${what} was written`);
+  }
 } finally {
   await Promise.all(Object.values(children).map(stop));
   rmSync(work, { recursive: true, force: true });
