@@ -253,9 +253,12 @@ function summarizeProfile(file: string, what: string): void {
   interface Node {
     id: number;
     hitCount?: number;
+    children?: number[];
     callFrame: { functionName: string; url: string; lineNumber: number };
   }
   const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[] };
+  const parents = new Map<number, Node>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
   const total = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0);
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
@@ -277,14 +280,27 @@ function summarizeProfile(file: string, what: string): void {
     if (/services\/gateway.*wire-json/.test(url)) return "JSON from the wire bytes (gateway)";
     if (/services\/gateway/.test(url)) return "gateway (routing, headers, framing)";
     if (functionName === "stringify" || functionName === "parse") return "JSON.stringify / JSON.parse";
-    if (url === "") return "native (socket writes, string conversions)";
+    if (/node:internal\/modules|node:internal\/main/.test(url)) return "start-up (loading modules)";
+    if (/node:internal\/process\/task_queues|node:async_hooks|node:events|node:internal\/async/.test(url))
+      return "promises, async hooks, events";
     return "other";
+  };
+  // Native frames (no URL: socket writes, string conversions, microtask runs) count for the JavaScript that called
+  // them, the nearest caller whose area is known.
+  const areaOf = (n: Node): string => {
+    const own = area(n);
+    if (own !== "other" || n.callFrame.url !== "") return own;
+    for (let up = parents.get(n.id); up; up = parents.get(up.id)) {
+      const found = area(up);
+      if (found !== "other") return found;
+    }
+    return own;
   };
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
     if (!hits) continue;
     const name = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/services\//, "services/")}:${node.callFrame.lineNumber + 1}`;
-    const where = area(node);
+    const where = areaOf(node);
     byArea.set(where, (byArea.get(where) ?? 0) + hits);
     if (where !== "idle / V8 internals") byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
   }
