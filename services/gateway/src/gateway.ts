@@ -5,6 +5,7 @@ import { isGrpcWeb, serveGrpcWeb, type GrpcWebContext } from "./grpc/grpc-web.js
 import { applyCors, type CorsSettings } from "./http/cors.js";
 import { ErrorMapper, GatewayError } from "./http/errors.js";
 import { Exchange, type HttpRequest, type HttpResponse } from "./http/exchange.js";
+import type { HttpServerMetrics } from "./http/metrics.js";
 import { jsonOptions } from "./rest/json.js";
 import { sendError, serveRest, type RestContext } from "./rest/rest-call.js";
 import { Router, type RouteMatch } from "./routing/router.js";
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes: number;
   /** Interval of Server-Sent Events keep-alive comments, ms; 0 for none. */
   readonly heartbeatMs: number;
+  /** Where each answered request is counted and timed (the service's registry); undefined for none. */
+  readonly metrics?: HttpServerMetrics;
   /** The OpenAPI document served at /openapi.json (JSON text); undefined to serve none. */
   readonly openapi: string | undefined;
   readonly logger: Logger;
@@ -101,7 +104,11 @@ export class Gateway {
             : undefined;
     const requestId = exchange.headers["x-request-id"];
     const span = httpServerSpan(request, route, typeof requestId === "string" ? requestId : undefined);
-    response.once("close", () => span.end(response.statusCode));
+    const started = performance.now();
+    response.once("close", () => {
+      span.end(response.statusCode);
+      this.options.metrics?.observe(exchange.method, route, response.statusCode, (performance.now() - started) / 1000);
+    });
     await span.run(() => this.dispatch(exchange, target));
   };
 
