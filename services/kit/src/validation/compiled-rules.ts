@@ -40,8 +40,10 @@ import { isUnwrappedByTsProto, tsProtoProperty } from "./ts-proto-shape.js";
  * The function answers only "valid": true when protovalidate, given the same bytes, would find no violation. It
  * does not describe violations: when it answers false the validator asks protovalidate, whose violations (ids,
  * wording, order) are the answer, so every error answer is protovalidate's as before. What it needs to be right is
- * that it never answers true for a request protovalidate refuses; services/kit/test/validation-fast-path.test.ts
- * checks it against protovalidate on every request of the contracts, generated and seeded.
+ * that it never answers true for a request protovalidate refuses. services/kit/test/compiled-rules.test.ts checks
+ * that against protovalidate for every rule kind it compiles (a test contract, decoded by ts-proto code generated
+ * with the contracts' options), and validation-fast-path.test.ts for every request type of the contracts; both
+ * with generated, mutated and random requests from a seed (VALIDATION_SEED replays another).
  *
  * Compiled: `required`; string const, lengths (code points and bytes), pattern, prefix, suffix, contains, in,
  * not_in, email, uuid, tuuid; every numeric type's const, ranges, in, not_in, finite; bool const; enum const,

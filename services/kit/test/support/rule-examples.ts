@@ -1,14 +1,14 @@
 /**
  * Messages for the differential tests of the validation fast path (validation-fast-path.test.ts,
  * compiled-rules.test.ts): values in one neutral form, turned into a protobuf-es message (what protovalidate
- * judges) and into the object ts-proto's generated decoder makes (what the compiled rules read), with candidate
- * values around each field's rules and a search for valid examples that asks protovalidate itself.
+ * judges) and its wire bytes (what the generated ts-proto decoder reads, whose object the compiled rules check),
+ * with candidate values around each field's rules and a search for valid examples that asks protovalidate itself.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   create,
   getOption,
@@ -18,11 +18,13 @@ import {
   type DescMessage,
   type Message,
   type MessageInitShape,
+  toBinary,
 } from "@bufbuild/protobuf";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { field as fieldRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { pathToString } from "@bufbuild/protobuf/reflect";
-import { Contract } from "@lattice/kit";
+import { Contract, ValidationError, type FieldViolation } from "@lattice/kit";
+import { keepRequestBytes, type RequestValidator } from "@lattice/kit/internal";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/test/support → the package, then the checkout.
@@ -97,30 +99,100 @@ function esValue(field: DescField, v: Value): unknown {
   return v;
 }
 
-/** The object ts-proto's decoder makes for `value` (useOptionals=messages, forceLong=number, FieldMask as paths). */
-export function toTsProto(schema: DescMessage, value: Neutral): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of schema.fields) {
-    const v = value[field.name];
-    const name = field.jsonName;
-    if (field.fieldKind === "list") out[name] = ((v ?? []) as Value[]).map((e) => tsValue(field, e));
-    else if (v === undefined) out[name] = field.message || field.proto.proto3Optional ? undefined : zeroOf(field);
-    else out[name] = tsValue(field, v);
+/** Decodes request bytes as a request type's ts-proto code does: the object a handler of that type gets. */
+export type GeneratedDecoder = (bytes: Uint8Array) => unknown;
+
+/**
+ * The ts-proto decoders of the test contract, generated as `npm run generate` generates the contracts' (the options
+ * of proto/buf.gen.yaml), by type name ("lattice.kittest.v1.Rules"). The code is generated into dist/ and loaded
+ * with Node's TypeScript type stripping, which cannot run TypeScript enums: enums are generated as object
+ * literals (`enumsAsLiterals`), which changes their declaration, not their values or the decoding.
+ */
+export async function testDecoders(): Promise<ReadonlyMap<string, GeneratedDecoder>> {
+  const options = readFileSync(join(root, "proto", "buf.gen.yaml"), "utf8")
+    .split("\n")
+    .map((line) => /^\s+- ([A-Za-z]+=\S+)$/.exec(line)?.[1])
+    .filter((opt): opt is string => opt !== undefined && !/^(outputServices|importSuffix)=/.test(opt));
+  if (!options.includes("forceLong=number")) throw new Error("proto/buf.gen.yaml: ts-proto options not found");
+  const distTest = join(packageDir, "dist", "test");
+  // Under the package, so the generated code's imports (@bufbuild/protobuf/wire) resolve to the workspace's.
+  const work = mkdtempSync(join(distTest, "kittest-gen-"));
+  try {
+    cpSync(join(packageDir, "test", "proto"), work, { recursive: true });
+    mkdirSync(join(work, "buf"));
+    cpSync(join(root, "proto", "buf", "validate"), join(work, "buf", "validate"), { recursive: true });
+    const plugin = join(root, "node_modules", ".bin", "protoc-gen-ts_proto");
+    const template = {
+      version: "v2",
+      plugins: [
+        {
+          local: plugin,
+          out: "out",
+          include_imports: true,
+          include_wkt: true,
+          opt: [...options, "importSuffix=.ts", "enumsAsLiterals=true"],
+        },
+      ],
+    };
+    execFileSync(
+      join(root, "node_modules", ".bin", "buf"),
+      ["generate", "--template", JSON.stringify(template), "--path", "lattice"],
+      { cwd: work, stdio: ["ignore", "ignore", "inherit"], timeout: 60_000 },
+    );
+    const module = (await import(pathToFileURL(join(work, "out", "lattice", "kittest", "v1", "rules.ts")).href)) as {
+      readonly protobufPackage: string;
+    } & Readonly<Record<string, unknown>>;
+    const decoders = new Map<string, GeneratedDecoder>();
+    for (const [name, value] of Object.entries(module)) {
+      const decode = (value as { decode?: unknown } | undefined)?.decode;
+      if (typeof decode === "function")
+        decoders.set(`${module.protobufPackage}.${name.replace(/_/g, ".")}`, (bytes) =>
+          (decode as (bytes: Uint8Array) => unknown).call(value, bytes),
+        );
+    }
+    return decoders;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return out;
 }
 
-function tsValue(field: DescField, v: Value): unknown {
-  if (field.message && field.message.typeName !== DURATION && field.message.typeName !== FIELD_MASK)
-    return toTsProto(field.message, v as Neutral);
-  return v;
+/**
+ * `decode` wrapped as the kit wraps a service's decoders (keepRequestBytes), so the message it returns keeps its
+ * bytes and RequestValidator.check reads them, as on a server.
+ */
+export function keepingBytes(decode: GeneratedDecoder): (bytes: Buffer) => unknown {
+  const unused = () => Buffer.alloc(0);
+  return keepRequestBytes({
+    method: {
+      path: "/test.Service/Method",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: unused,
+      requestDeserialize: (bytes: Buffer) => decode(bytes),
+      responseSerialize: unused,
+      responseDeserialize: unused,
+    },
+  }).method.requestDeserialize;
 }
 
-function zeroOf(field: DescField): unknown {
-  if (field.fieldKind === "enum") return 0;
-  if (field.scalar === ScalarType.STRING) return "";
-  if (field.scalar === ScalarType.BOOL) return false;
-  return 0;
+/**
+ * What RequestValidator.check does with `request`, as a server's validation would answer: the violations of the
+ * ValidationError it throws (INVALID_ARGUMENT with a BadRequest of these), or [] when it lets the request through.
+ * Anything else it throws is rethrown: a test failure (INTERNAL on a server).
+ */
+export function checkOutcome(validator: RequestValidator, request: unknown): readonly FieldViolation[] {
+  try {
+    validator.check(request);
+    return [];
+  } catch (error) {
+    if (error instanceof ValidationError) return error.violations;
+    throw error;
+  }
+}
+
+/** The wire bytes of `value` as a protobuf-es message of `schema`. */
+export function encode(schema: DescMessage, value: Neutral): Buffer {
+  return Buffer.from(toBinary(schema, toEs(schema, value)));
 }
 
 /** protovalidate's judgement of `value`: its violations as "path: rule id", or "error: …" when it could not judge. */
@@ -259,7 +331,19 @@ function candidates(field: DescField, rng: () => number, depth: number): Value[]
   const element = elementCandidates(field, rng, depth);
   if (field.fieldKind !== "list")
     return field.message || field.proto.proto3Optional ? [undefined, ...element] : element;
-  const lists: Value[] = [[]];
+  // The empty list, lists of one and of two of the first candidates (a message's valid example first, then small
+  // numbers), and random lists.
+  const [a, b, c] = element;
+  const firsts = [a, b, c].filter((e) => e !== undefined);
+  const lists: Value[] = [
+    [],
+    ...firsts.map((e) => [e]),
+    ...[
+      [a, b],
+      [b, c],
+      [a, c],
+    ].filter((l) => !l.includes(undefined)),
+  ];
   for (let i = 0; i < 12; i++) {
     const length = 1 + Math.floor(rng() * 4);
     lists.push(Array.from({ length }, () => pick(rng, element)));
