@@ -9,7 +9,8 @@
 #   3. The clients: what retries and circuit breakers cost per call.
 # Settings: BENCH_ROUNDS (rounds of every section), BENCH_SECONDS and BENCH_WARMUP_SECONDS (section 1's runs),
 # BENCH_STREAMS, BENCH_SECTIONS (greet,list,memory), BENCH_REQUESTS and BENCH_WARMUP (sections 2 and 3).
-# `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead of section 1.
+# `npm run bench -- --auth` compares the greeter with and without bearer-token verification instead of section 1, and
+# `npm run bench -- --tracing` with and without tracing (every call a span exported over OTLP/HTTP).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$root"
@@ -25,9 +26,9 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is needed to pin p
 [ "$(nproc)" -ge 2 ] || { echo "the benchmark needs 2 cores: one for the server, one for the load generator" >&2; exit 1; }
 
 case "${1:-}" in
-  "" | --auth) ;;
+  "" | --auth | --tracing) ;;
   *)
-    echo "usage: npm run bench [-- --auth]" >&2
+    echo "usage: npm run bench [-- --auth | --tracing]" >&2
     exit 2
     ;;
 esac
@@ -38,6 +39,9 @@ npx tsc -b
 if [ "${1:-}" = --auth ]; then
   step "Greet: the kit's chain vs the same with bearer-token verification (JWT, ES256)"
   BENCH_COMPARE=auth node services/greeter/dist/bench/run-bench.js
+elif [ "${1:-}" = --tracing ]; then
+  step "Greet: the kit's chain with tracing off vs on (every call sampled, exported over OTLP/HTTP)"
+  BENCH_COMPARE=tracing node services/greeter/dist/bench/run-bench.js
 else
   peers="$root/bench/peers"
   if [ ! -f "$peers/node_modules/.package-lock.json" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { securityConfigShape } from "./security/config.js";
+import { tracingConfigShape } from "./telemetry/config.js";
 
 /**
  * Settings every service reads from its environment. Services extend this schema with their own keys; the whole
@@ -55,6 +56,8 @@ export const baseConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** TLS, bearer tokens, rate limits: all off by default (see securityConfigShape and docs/security.md). */
   ...securityConfigShape,
+  /** Tracing: the standard OTEL_* variables, off unless an exporter or an OTLP endpoint is set (docs/observability.md). */
+  ...tracingConfigShape,
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -165,6 +165,15 @@ export {
   DeadLetterHeader,
   type DeadLetterReason,
 } from "./outbox/dead-letters.js";
+export { writeOutboxEvent, type NewOutboxEvent } from "./outbox/write-event.js";
+
+// Tracing (OpenTelemetry, W3C trace context; docs/observability.md)
+export { tracingConfigShape, tracingSettings, type TracingConfig, type TracingSettings } from "./telemetry/config.js";
+export { startTracing, stopTracing, tracingEnabled, TRACER_NAME, type Tracing } from "./telemetry/tracing.js";
+export { clientTracingInterceptor, REQUEST_ID_ATTRIBUTE, serverTracingInterceptor } from "./telemetry/rpc-spans.js";
+export { httpServerSpan, type HttpRequestLike, type HttpServerSpan } from "./telemetry/http-spans.js";
+export { traceLogFields } from "./telemetry/log-fields.js";
+export type { HeaderRecord } from "./telemetry/carriers.js";
 
 // Request fields
 export { resourceName, UUID_PATTERN, type ResourceName, type ResourceNameOptions } from "./names/resource-name.js";

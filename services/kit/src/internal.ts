@@ -31,6 +31,8 @@ export { anyToDetail, detailToAny } from "./errors/details.js";
 export { isServiceError, STATUS_DETAILS_KEY } from "./errors/grpc-error.js";
 export { isExpectedError } from "./errors/to-grpc-error.js";
 export { DEFAULT_LATENCY_BUCKETS, MethodStats, ServerMetrics } from "./metrics/server-metrics.js";
+export { RpcStats } from "./metrics/rpc-stats.js";
+export { clientMetricsInterceptor, PREVIOUS_ATTEMPTS_HEADER, type MethodStatsSource } from "./interceptors/metrics.js";
 export { descriptorFiles, loadDescriptorSet, reflectionServices } from "./reflection/reflection.js";
 export { healthService } from "./health/health-service.js";
 export { startHealthServer, type HealthServer } from "./health/health-server.js";
@@ -51,3 +53,17 @@ export { callBounds, type CallBounds } from "./db/call-bounds.js";
 export { sendCancelRequest, type BackendKey } from "./db/cancel-request.js";
 export { publishDeadLetter, type DeadLetter } from "./outbox/dead-letters.js";
 export { DataPathMetrics } from "./metrics/data-path-metrics.js";
+export { installTracing, kitTracer } from "./telemetry/tracing.js";
+export { metadataGetter, metadataSetter, recordGetter, recordSetter } from "./telemetry/carriers.js";
+export { tracedClientClass, describeStatement, type DatabaseTarget } from "./telemetry/db-spans.js";
+export {
+  eventTraceHeaders,
+  withEventCreation,
+  withEventProcessing,
+  withEventSend,
+  type EventTraceContext,
+  type MessageHeaders,
+} from "./telemetry/messaging-spans.js";
+export { EventMetrics } from "./metrics/event-metrics.js";
+export { registerOutboxMetrics } from "./metrics/outbox-metrics.js";
+export { registerPoolMetrics, type PoolCounts } from "./metrics/pool-metrics.js";

@@ -49,7 +49,7 @@ describe("outbox relay: replicas and idle polls", () => {
     await pool.query(`CREATE TABLE IF NOT EXISTS outbox (
       id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-      seq bigint GENERATED ALWAYS AS IDENTITY)`);
+      seq bigint GENERATED ALWAYS AS IDENTITY, traceparent text, tracestate text)`);
     return pool;
   };
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { inTransaction, type ChangeListener, type Pool, type PoolClient } from "@lattice/kit";
+import { inTransaction, writeOutboxEvent, type ChangeListener, type Pool, type PoolClient } from "@lattice/kit";
 import {
   OrderCancelled,
   OrderCreated,
@@ -137,11 +137,7 @@ export class PgOrderRepository implements OrderRepository {
 
   private async changed(client: PoolClient, order: Order): Promise<void> {
     const event = EVENTS[order.state];
-    await client.query(`INSERT INTO outbox (id, subject, payload) VALUES ($1, $2, $3)`, [
-      randomUUID(),
-      event.subject,
-      Buffer.from(event.encode(order)),
-    ]);
+    await writeOutboxEvent(client, { subject: event.subject, payload: event.encode(order) });
     await client.query(`SELECT pg_notify($1, $2)`, [orderChannel(this.schema), order.id]);
   }
 }

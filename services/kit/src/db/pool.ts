@@ -5,6 +5,8 @@ import type { Logger } from "../logger.js";
 import { callBounds, callGone, msLeft, UNBOUNDED, type CallBounds } from "./call-bounds.js";
 import { sendCancelRequest } from "./cancel-request.js";
 import { asDatabaseError, DATABASE_RETRY_AFTER_MS, isConnectionError } from "./connection-errors.js";
+import { tracedClientClass } from "../telemetry/db-spans.js";
+import { tracingEnabled } from "../telemetry/tracing.js";
 
 export type { QueryResult, QueryResultRow };
 
@@ -124,6 +126,8 @@ class BoundedPool implements Pool {
       keepAliveInitialDelayMillis: options.keepAliveMs ?? POOL_DEFAULTS.keepAliveMs,
       ...(options.applicationName ? { application_name: options.applicationName } : {}),
       options: `-c search_path=${options.schema} -c statement_timeout=${statementTimeoutMs}`,
+      // While tracing is on, each statement run within a traced call is a span (telemetry/db-spans.ts).
+      ...(tracingEnabled() ? { Client: tracedClientClass({ url: options.url, schema: options.schema }) } : {}),
     });
     // An idle connection that breaks (database restart, a proxy's idle reaper) must not crash the process; the pool
     // drops it and the next statement opens another. The health monitor decides whether the database is down.

@@ -5,6 +5,8 @@ import type { DataPathMetrics } from "../metrics/data-path-metrics.js";
 import { aborted, backoffDelay, sleep } from "../resilience/backoff.js";
 import { OutageLog } from "../resilience/outage-log.js";
 import { publishDeadLetter, type DeadLetterReason } from "./dead-letters.js";
+import type { EventMetrics } from "../metrics/event-metrics.js";
+import { withEventProcessing } from "../telemetry/messaging-spans.js";
 import { ensureStream } from "./jetstream.js";
 import { NatsLink } from "./nats-link.js";
 import { PoisonEventError } from "./poison-event-error.js";
@@ -41,6 +43,8 @@ export interface EventConsumerOptions {
   /** The first redelivery's delay after a failure (ms), doubling with every delivery up to 60 s; 1000 by default. */
   retryBackoffMs?: number;
   metrics?: DataPathMetrics;
+  /** Where redeliveries are counted (lattice_events_redelivered_total); not counted when not given. */
+  eventMetrics?: EventMetrics;
 }
 
 /**
@@ -55,6 +59,8 @@ export interface EventConsumerOptions {
  * - poison (PoisonEventError, ValidationError), or failed on its maxDeliveries-th delivery: stored in the dead
  *   letter stream, then terminated (JetStream delivers it no more). If the dead letter cannot be stored the event
  *   is negatively acknowledged instead, never dropped.
+ *
+ * While tracing is on, each event is handled in a `process <subject>` span continuing the trace it was written in.
  */
 export async function startEventConsumer(options: EventConsumerOptions): Promise<() => Promise<void>> {
   const owned = options.link === undefined;
@@ -164,8 +170,18 @@ class EventConsumer {
   private async deliver(message: JsMsg): Promise<void> {
     const { stream, durable, metrics } = this.options;
     const deliveries = message.info.deliveryCount;
+    if (message.redelivered) this.options.eventMetrics?.redelivered.inc({ stream });
     try {
-      await this.options.handle(message.subject, message.data);
+      await withEventProcessing(
+        {
+          subject: message.subject,
+          headers: message.headers,
+          size: message.data.byteLength,
+          deliveryCount: deliveries,
+        },
+        durable,
+        () => this.options.handle(message.subject, message.data),
+      );
       message.ack();
       this.handlerOutage.succeeded();
       metrics?.eventsConsumed.inc({ stream, outcome: "handled" });

@@ -1,4 +1,5 @@
-import { connect, nanos, type JetStreamClient, type NatsConnection } from "nats";
+import { connect, headers as natsHeaders, nanos, type JetStreamClient, type MsgHdrs, type NatsConnection } from "nats";
+import { eventTraceHeaders, withEventSend } from "../telemetry/messaging-spans.js";
 import type { NatsLink } from "./nats-link.js";
 import type { OutboxEvent, Publish } from "./relay.js";
 
@@ -11,8 +12,9 @@ export interface JetStreamPublisher {
 /**
  * Publishes events to NATS JetStream, creating (or keeping) a stream for `subjects`. The event id goes in the
  * Nats-Msg-Id header, so a relay that sends an event twice (it died before recording the first send) stores it
- * once. One plain connection, opened now (it rejects if the broker cannot be reached): for tools and tests. Services
- * publish through linkPublisher, which outlives outages.
+ * once; the trace context it was written in goes in `traceparent`/`tracestate`, and the publish is a `send` span. One
+ * plain connection, opened now (it rejects if the broker cannot be reached): for tools and tests. Services publish
+ * through linkPublisher, which outlives outages.
  */
 export async function jetStreamPublisher(url: string, stream: string, subjects: string[]): Promise<JetStreamPublisher> {
   const connection = await connect({ servers: url, name: `lattice-outbox-${stream}` });
@@ -20,9 +22,10 @@ export async function jetStreamPublisher(url: string, stream: string, subjects: 
   const js = connection.jetstream();
   return {
     connection,
-    publish: async (event: OutboxEvent) => {
-      await js.publish(event.subject, event.payload, { msgID: event.id });
-    },
+    publish: (event: OutboxEvent) =>
+      withEventSend(event, async () => {
+        await js.publish(event.subject, event.payload, { msgID: event.id, headers: traceHeadersOf(event) });
+      }),
     close: () => connection.drain(),
   };
 }
@@ -41,7 +44,10 @@ export function linkPublisher(link: NatsLink, stream: string, subjects: string[]
       await ensureStream(nc, stream, subjects);
       ready = { generation: link.generation, js: nc.jetstream() };
     }
-    await ready.js.publish(event.subject, event.payload, { msgID: event.id });
+    const { js } = ready;
+    await withEventSend(event, async () => {
+      await js.publish(event.subject, event.payload, { msgID: event.id, headers: traceHeadersOf(event) });
+    });
   };
 }
 
@@ -77,4 +83,13 @@ export async function ensureStream(
   }
   const missing = subjects.filter((subject) => !info.config.subjects.includes(subject));
   if (missing.length > 0) await manager.streams.update(stream, { subjects: [...info.config.subjects, ...missing] });
+}
+
+/** The event's stored trace context as NATS message headers; undefined when it has none. */
+function traceHeadersOf(event: OutboxEvent): MsgHdrs | undefined {
+  const trace = eventTraceHeaders(event);
+  if (!trace) return undefined;
+  const headers = natsHeaders();
+  for (const [key, value] of Object.entries(trace)) headers.set(key, value);
+  return headers;
 }

@@ -11,6 +11,9 @@ export interface OutboxEvent {
   /** Message subject, the event's full protobuf name, e.g. "lattice.payment.v1.PaymentSucceeded". */
   readonly subject: string;
   readonly payload: Uint8Array;
+  /** The W3C trace context the event was written in (see writeOutboxEvent), published in its headers; null if none. */
+  readonly traceparent?: string | null;
+  readonly tracestate?: string | null;
 }
 
 export type Publish = (event: OutboxEvent) => Promise<void>;
@@ -81,8 +84,9 @@ export class OutboxRelay {
         "SELECT pg_try_advisory_xact_lock(hashtext('lattice.outbox.' || current_schema())) AS held",
       );
       if (!lock[0]?.held) return { published: 0, failure: undefined };
-      const { rows } = await client.query<{ id: string; subject: string; payload: Buffer }>(
-        "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1",
+      const { rows } = await client.query<OutboxEvent & { payload: Buffer }>(
+        `SELECT id, subject, payload, traceparent, tracestate FROM outbox WHERE published_at IS NULL
+         ORDER BY seq LIMIT $1`,
         [this.options.batchSize ?? 100],
       );
       const published: string[] = [];

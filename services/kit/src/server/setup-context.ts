@@ -2,6 +2,9 @@ import { join } from "node:path";
 import { clientSettingsFor } from "../client/client-settings.js";
 import { createClient } from "../client/create-client.js";
 import { ClientMetrics } from "../metrics/client-metrics.js";
+import { EventMetrics } from "../metrics/event-metrics.js";
+import { registerOutboxMetrics } from "../metrics/outbox-metrics.js";
+import { registerPoolMetrics } from "../metrics/pool-metrics.js";
 import type { BaseConfig } from "../config.js";
 import { DatabaseHealth } from "../db/database-health.js";
 import { PgListener } from "../db/listener.js";
@@ -165,6 +168,7 @@ export function setupContext<C extends BaseConfig>(
           }
           return existing;
         };
+        registerPoolMetrics(server.metrics.registry, () => ({ ...pool.stats, max: number("DATABASE_POOL_MAX") }));
         return { pool, schema, url, listener };
       })();
       return database;
@@ -174,6 +178,8 @@ export function setupContext<C extends BaseConfig>(
       async publishOutbox(pool) {
         const publishes = declaration.events?.publishes;
         if (!publishes) throw new Error(`${module.name} declares no events it publishes (lattice.events.publishes)`);
+        // Measured whether or not NATS is configured: without it the lag grows, which is the point.
+        registerOutboxMetrics(server.metrics.registry, pool);
         const stop = startOutboxRelay({
           pool,
           link: nats(),
@@ -203,6 +209,7 @@ export function setupContext<C extends BaseConfig>(
           stream,
           subjects: streamSubjects(consumed.events),
           durable: module.name,
+          eventMetrics: EventMetrics.of(server.metrics.registry),
           handle: (subject, data) => (wanted.has(subject) ? handle({ subject, data }) : Promise.resolve()),
           logger,
         });

@@ -12,3 +12,5 @@ export * from "./own-servers.js";
 export * from "./faults.js";
 export * from "./serving.js";
 export * from "./contract-check.js";
+export * from "./spans.js";
+export * from "./prometheus.js";
