@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates strict JSON schemas for the custom resources the chart and k8s/ render: ServiceMonitor and PrometheusRule
 # (prometheus-operator), cert-manager's issuers and certificates, and the Gateway API's GRPCRoute (the chart's
-# Linkerd route policy), from the CRDs in those projects' pinned Go modules, converted
+# Linkerd route policy) and HTTPRoute (the gateway's optional route), from the CRDs in those projects' pinned Go modules, converted
 # by kubeconform's own openapi2jsonschema.py (run from the module cache). Files are named
 # {full group}_{kind}_{version}.json. Prints the schema folder.
 #
@@ -28,9 +28,10 @@ convert() {
     "$certmanager/deploy/crds/cert-manager.io_clusterissuers.yaml" \
     "$certmanager/deploy/crds/cert-manager.io_issuers.yaml" \
     "$certmanager/deploy/crds/cert-manager.io_certificates.yaml" \
-    "$gatewayapi/config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml" >/dev/null)
+    "$gatewayapi/config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml" \
+    "$gatewayapi/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" >/dev/null)
 }
 stamp="kubeconform@$KUBECONFORM_VERSION prometheus-operator@$PROMETHEUS_OPERATOR_VERSION+prometheusrules"
-stamp="$stamp cert-manager@$CERT_MANAGER_VERSION gateway-api@$GATEWAY_API_VERSION pyyaml@$PYYAML_VERSION"
+stamp="$stamp cert-manager@$CERT_MANAGER_VERSION gateway-api@$GATEWAY_API_VERSION+httproutes pyyaml@$PYYAML_VERSION"
 generate_once "$target" "$stamp" convert
 echo "$target"

@@ -75,6 +75,16 @@ export async function launch(options: LaunchOptions): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A parent that goes away without passing a signal on (npm or its shell killed, a closed IDE terminal) leaves the
+  // launcher re-parented: stop everything then, as on Ctrl-C, rather than leave the platform running unowned.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphanWatch);
+    printError("npm start's parent process went away: stopping");
+    onSignal("SIGHUP");
+  }, 1_000);
+  orphanWatch.unref();
   // If the launcher itself dies, its children (in their own process groups) must not outlive it.
   const onExit = () => {
     for (const child of [...services.map((service) => service.process), xds?.process, nats?.process, postgres?.process])
@@ -152,6 +162,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
     await stopAll();
     return 1;
   } finally {
+    clearInterval(orphanWatch);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("exit", onExit);

@@ -7,7 +7,7 @@ import { LOCAL_HOST, type LocalServers } from "./service-env.js";
  */
 export const EXAMPLE_REQUESTS: Readonly<Record<string, string>> = {
   "lattice.greeter.v1.GreeterService/Greet": '{"name":"Ada"}',
-  "lattice.user.v1.UserService/CreateUser": '{"user":{"email":"ada@example.com","displayName":"Ada"}}',
+  "lattice.user.v1.UserService/CreateUser": '{"user":{"email":"grace@example.com","displayName":"Grace"}}',
 };
 
 const BUF_CURL = "npx buf curl --protocol grpc --http2-prior-knowledge";

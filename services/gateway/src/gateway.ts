@@ -1,14 +1,15 @@
 import type { DescMethod, DescService, FileRegistry } from "@bufbuild/protobuf";
-import { Status, type Logger } from "@lattice/kit";
+import { httpServerSpan, Status, type Logger } from "@lattice/kit";
 import { Backends, ownerOf, type ByteServiceDefinition } from "./grpc/backends.js";
 import { isGrpcWeb, serveGrpcWeb, type GrpcWebContext } from "./grpc/grpc-web.js";
 import { applyCors, type CorsSettings } from "./http/cors.js";
 import { ErrorMapper, GatewayError } from "./http/errors.js";
 import { Exchange, type HttpRequest, type HttpResponse } from "./http/exchange.js";
+import type { HttpServerMetrics } from "./http/metrics.js";
 import { jsonOptions } from "./rest/json.js";
 import { ResponseJson } from "./rest/response-json.js";
 import { sendError, serveRest, type RestContext } from "./rest/rest-call.js";
-import { Router } from "./routing/router.js";
+import { Router, type RouteMatch } from "./routing/router.js";
 import { routesOf, type SkippedMethod } from "./routing/routes.js";
 import type { Interceptor, ServiceClient } from "@lattice/kit";
 
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes: number;
   /** Interval of Server-Sent Events keep-alive comments, ms; 0 for none. */
   readonly heartbeatMs: number;
+  /** Where each answered request is counted and timed (the service's registry); undefined for none. */
+  readonly metrics?: HttpServerMetrics;
   /** The OpenAPI document served at /openapi.json (JSON text); undefined to serve none. */
   readonly openapi: string | undefined;
   readonly logger: Logger;
@@ -83,18 +86,55 @@ export class Gateway {
     this.grpcWeb = { backends, methods, maxBodyBytes: options.maxBodyBytes, logger: options.logger };
   }
 
-  /** Handles one request (Node's HTTP/1.1 or HTTP/2 compatibility API). Never rejects. */
+  /**
+   * Handles one request (Node's HTTP/1.1 or HTTP/2 compatibility API). Never rejects. Each request is an HTTP SERVER
+   * span (httpServerSpan: it continues the caller's `traceparent`, and the backend calls are its children), named by
+   * the matched route's template or, for gRPC-Web, the method path; the span ends when the response closes.
+   */
   readonly handle = async (request: HttpRequest, response: HttpResponse): Promise<void> => {
     const exchange = new Exchange(request, response);
+    const target = this.targetOf(exchange);
+    const route =
+      target.kind === "grpc-web"
+        ? this.grpcWeb.methods.has(exchange.path)
+          ? exchange.path
+          : undefined
+        : target.kind === "rest" && target.match.kind === "found"
+          ? routeTemplate(target.match.route.label)
+          : exchange.path === OPENAPI_PATH
+            ? OPENAPI_PATH
+            : undefined;
+    const requestId = exchange.headers["x-request-id"];
+    const span = httpServerSpan(request, route, typeof requestId === "string" ? requestId : undefined);
+    const started = performance.now();
+    response.once("close", () => {
+      span.end(response.statusCode);
+      this.options.metrics?.observe(exchange.method, route, response.statusCode, (performance.now() - started) / 1000);
+    });
+    await span.run(() => this.dispatch(exchange, target));
+  };
+
+  /** What the request asks for; a path the router cannot read (a malformed escape) is kept as its error. */
+  private targetOf(exchange: Exchange): Target {
+    if (isGrpcWeb(exchange.headers)) return { kind: "grpc-web" };
+    try {
+      return { kind: "rest", match: this.router.match(exchange.method, exchange.path) };
+    } catch (error) {
+      return { kind: "unreadable", error };
+    }
+  }
+
+  private async dispatch(exchange: Exchange, target: Target): Promise<void> {
     try {
       if (applyCors(this.options.cors, exchange)) return;
-      if (isGrpcWeb(exchange.headers)) return await serveGrpcWeb(this.grpcWeb, exchange);
+      if (target.kind === "grpc-web") return await serveGrpcWeb(this.grpcWeb, exchange);
       if (exchange.path === OPENAPI_PATH && exchange.method === "GET" && this.options.openapi !== undefined) {
         exchange.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache" });
         exchange.end(this.options.openapi);
         return;
       }
-      const match = this.router.match(exchange.method, exchange.path);
+      if (target.kind === "unreadable") throw target.error;
+      const { match } = target;
       if (match.kind === "found") return await serveRest(this.rest, exchange, match.route, match.variables);
       // grpc-gateway's routing errors: NOT_FOUND "Not Found" (404), UNIMPLEMENTED "Method Not Allowed" (405).
       const error =
@@ -107,7 +147,18 @@ export class Gateway {
       if (answer.unexpected) this.options.logger.error({ err: error, path: exchange.path }, "request failed");
       sendError(this.rest, exchange, answer, undefined);
     }
-  };
+  }
+}
+
+type Target =
+  | { readonly kind: "grpc-web" }
+  | { readonly kind: "rest"; readonly match: RouteMatch }
+  | { readonly kind: "unreadable"; readonly error: unknown };
+
+/** The path template of a route's label ("POST /v1/{name=orders/*}:cancel" → "/v1/{name=orders/*}:cancel"). */
+function routeTemplate(label: string): string {
+  const space = label.indexOf(" ");
+  return space < 0 ? label : label.slice(space + 1);
 }
 
 /** The contract services of `registry` the gateway routes: those whose owner (ownerOf) is among `calls`. */

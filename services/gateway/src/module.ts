@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { contractRegistry, defineService, serviceDeclaration } from "@lattice/kit";
 import { z } from "zod";
 import { Gateway } from "./gateway.js";
+import { HttpServerMetrics } from "./http/metrics.js";
 import { listenHttp, type HttpListener } from "./http/server.js";
 
 const declaration = serviceDeclaration(import.meta.url);
@@ -62,7 +63,7 @@ export function createGatewayModule(options: GatewayModuleOptions = {}) {
   return defineService({
     declaration,
     config: gatewayConfig,
-    async setup({ config, connect, logger, onShutdown }) {
+    async setup({ config, connect, logger, onShutdown, server }) {
       const gateway = new Gateway({
         registry: contractRegistry(),
         calls: declaration.calls,
@@ -75,6 +76,7 @@ export function createGatewayModule(options: GatewayModuleOptions = {}) {
         maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
         heartbeatMs: config.GATEWAY_SSE_HEARTBEAT_MS,
         openapi: committedOpenApi(),
+        metrics: new HttpServerMetrics(server.metrics.registry),
         logger,
       });
       for (const skipped of gateway.skipped) logger.warn(skipped, "method with an HTTP rule not served");

@@ -12,7 +12,7 @@ const CALLS = ["greeter", "user", "payment", "order"];
 
 interface Operation {
   operationId: string;
-  parameters?: { name: string; in: string; schema: Record<string, unknown> }[];
+  parameters?: { name: string; in: string; description?: string; schema: Record<string, unknown> }[];
   requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
   responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }>;
 }
@@ -59,23 +59,50 @@ describe("OpenAPI", () => {
           if (match.kind !== "found") assert.fail(`${method} ${path}: ${match.kind}`);
           const expected = `${match.route.method.parent.name}_${match.route.method.name}`;
           assert.ok(operation.operationId.startsWith(expected), `${operation.operationId} is ${expected}`);
+          // Each path parameter says which field it sets (its name may be another operation's on the same path).
           for (const parameter of operation.parameters ?? [])
             if (parameter.in === "path")
-              assert.ok([...match.variables.keys()].some((k) => parameter.name.startsWith(k.replaceAll(".", "_"))));
+              assert.ok(
+                [...match.variables.keys()].some((k) => parameter.description?.startsWith(`Sets ${k}`)),
+                `${method} ${path}: ${parameter.name} names the field it sets`,
+              );
         }
       assert.equal(operations, gateway.router.routes().length);
     }
   });
 
+  test("no two paths differ only in their parameters' names, and every operation declares its path's parameters", () => {
+    for (const [registry, calls] of [
+      [contractRegistry(), CALLS],
+      [testRegistry("proto"), ["gwtest"]],
+    ] as const) {
+      const paths = (documentOf(registry, calls) as { paths: Paths }).paths;
+      const shapes = new Map<string, string>();
+      for (const path of Object.keys(paths)) {
+        const shape = path.replace(/\{[^}]*\}/g, "{}");
+        assert.equal(shapes.get(shape), undefined, `${path} and ${shapes.get(shape)} are the same path (OpenAPI 3.1)`);
+        shapes.set(shape, path);
+        const names = [...path.matchAll(/\{([^}_][^}]*)\}/g)].map((m) => m[1]);
+        for (const [method, operation] of Object.entries(paths[path]!)) {
+          const declared = (operation.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name);
+          assert.deepEqual(declared.sort(), [...names].sort(), `${method} ${path}`);
+        }
+      }
+    }
+    // GetUser (name) and UpdateUser (user.name) share one path.
+    const users = (documentOf(contractRegistry(), CALLS) as { paths: Paths }).paths["/v1/users/{name}"];
+    assert.deepEqual(Object.keys(users ?? {}).sort(), ["delete", "get", "patch"]);
+  });
+
   test("bodies, query parameters, response_body and streams are described as the gateway serves them", () => {
     const paths = (documentOf(testRegistry("proto"), ["gwtest"]) as { paths: Paths }).paths;
-    const patch = paths["/v1/items/{item_name}"]!["patch"]!;
+    const patch = paths["/v1/items/{name}"]!["patch"]!;
     assert.deepEqual(patch.requestBody!.content["application/json"]!.schema, {
       $ref: "#/components/schemas/lattice.gwtest.v1.Item",
     });
     assert.deepEqual(
       patch.parameters!.map((p) => `${p.in}:${p.name}`),
-      ["path:item_name", "query:reason"],
+      ["path:name", "query:reason"],
     );
     const search = paths["/v1/search"]!["get"]!;
     assert.deepEqual(

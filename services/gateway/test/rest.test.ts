@@ -9,6 +9,9 @@ import {
   type JsonValue,
 } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
+import { eventually } from "@lattice/kit/testing";
+import { Registry } from "prom-client";
+import { HttpServerMetrics } from "../src/http/metrics.js";
 import { testRegistry } from "./support/contracts.js";
 import { encode, GrpcStatus, TestGateway, type Reply } from "./support/harness.js";
 
@@ -522,3 +525,45 @@ async function http1WithTrailers(url: string): Promise<{
 }
 
 export type { DescMethod, Reply };
+
+describe("the gateway's own metrics", () => {
+  test("every answered request is timed by method, route template and status; unmatched paths have no route", async () => {
+    const registry = new Registry();
+    await using metered = await TestGateway.start(testRegistry("proto"), ["gwtest"], {
+      metrics: new HttpServerMetrics(registry),
+    });
+    metered.backend.reply = () => ({ messages: [encode(item, {})] });
+    const statuses = [
+      (await fetch(`${metered.url}/v1/items/a`)).status,
+      (await fetch(`${metered.url}/v1/items/b`)).status,
+      (await fetch(`${metered.url}/v1/no/such/route`)).status,
+      (await fetch(`${metered.url}/v1/items/a:archive`, { method: "POST", body: "{" })).status,
+      (await fetch(`${metered.url}/v1/items/a`, { method: "PROPFIND" })).status,
+    ];
+    assert.deepEqual(statuses, [200, 200, 404, 400, 405]);
+    // The response's close event records each one: wait until all five are in.
+    const seen = await eventually(async () => {
+      const text = await registry.metrics();
+      const counts = Object.fromEntries(
+        text
+          .split("\n")
+          .filter((line) => line.startsWith("http_server_request_duration_seconds_count{"))
+          .map((line) => [line.slice(line.indexOf("{"), line.lastIndexOf(" ")), Number(line.split(" ").at(-1))]),
+      );
+      assert.equal(
+        Object.values(counts).reduce((a, b) => a + b, 0),
+        5,
+      );
+      return counts;
+    });
+    assert.deepEqual(seen, {
+      // The binding the request matched (GetItem's additional one), not the method's first.
+      '{http_request_method="GET",http_route="/v1/items/{name}",http_response_status_code="200"}': 2,
+      '{http_request_method="GET",http_route="",http_response_status_code="404"}': 1,
+      // Bad JSON: the gateway's own 400, on the route it was meant for.
+      '{http_request_method="POST",http_route="/v1/{name=items/*}:archive",http_response_status_code="400"}': 1,
+      // A method outside HTTP's own set is "_OTHER": a client cannot make series at will.
+      '{http_request_method="_OTHER",http_route="",http_response_status_code="405"}': 1,
+    });
+  });
+});

@@ -15,6 +15,10 @@ export {
   type WireIssue,
   type WireIssueReason,
 } from "./validation/wire-check.js";
+export { isWireClean } from "./validation/wire-scan.js";
+export { compileRules, type CompiledRules } from "./validation/compiled-rules.js";
+export { re2SubsetRegExp } from "./validation/re2-subset.js";
+export { RequestValidator } from "./validation/request-validator.js";
 export { loggingInterceptor } from "./interceptors/logging.js";
 export { metricsInterceptor } from "./interceptors/metrics.js";
 export { recoveryInterceptor } from "./interceptors/recovery.js";

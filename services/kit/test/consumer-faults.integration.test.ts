@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect } from "nats";
-import { createLogger, DEAD_LETTER_STREAM, DeadLetterHeader, PoisonEventError, startEventConsumer } from "@lattice/kit";
+import {
+  createLogger,
+  DEAD_LETTER_STREAM,
+  DeadLetterHeader,
+  GrpcError,
+  PoisonEventError,
+  startEventConsumer,
+  Status,
+  UnavailableError,
+} from "@lattice/kit";
 import { ensureStream } from "@lattice/kit/internal";
 import { eventually, startOwnNats, storedMessages, type OwnNats } from "@lattice/kit/testing";
 
@@ -127,6 +136,48 @@ describe("event consumer: poison and failing events", () => {
       await eventually(async () => assert.equal((await consumerInfo(stream, "flaky-test")).num_ack_pending, 0));
       t.diagnostic(
         `transient failure: 5 deliveries, gaps ${gaps.map((gap) => Math.round(gap)).join(", ")} ms, then dead-lettered (exhausted)`,
+      );
+    },
+  );
+
+  it(
+    "retries an event past its delivery limit while a dependency is down (UNAVAILABLE), and handles it once it is back",
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { stream, subject } = await streamOf("OUTAGE", ["during-outage", "peer-down"]);
+      const seen = new Map<string, number>();
+      const outageDeliveries = 7; // more than maxDeliveries: the limit does not apply to an outage
+      const stop = await startEventConsumer({
+        natsUrl: nats.url,
+        stream,
+        subjects: [subject],
+        durable: "outage-test",
+        logger,
+        maxDeliveries: 3,
+        retryBackoffMs: 20,
+        handle: async (_, data) => {
+          const payload = text(data);
+          const n = (seen.get(payload) ?? 0) + 1;
+          seen.set(payload, n);
+          if (n > outageDeliveries) return;
+          // The database pool's error, and a peer's status (or its open breaker) as a Lattice client reports it.
+          throw payload === "during-outage"
+            ? new UnavailableError("the database is unavailable", 1000)
+            : new GrpcError(Status.UNAVAILABLE, "payment is unavailable (circuit open)");
+        },
+      });
+      cleanup.push(stop);
+      await eventually(
+        () => {
+          assert.equal(seen.get("during-outage"), outageDeliveries + 1);
+          assert.equal(seen.get("peer-down"), outageDeliveries + 1);
+        },
+        { withinMs: 30_000, intervalMs: 50 },
+      );
+      await eventually(async () => assert.equal((await consumerInfo(stream, "outage-test")).num_ack_pending, 0));
+      assert.deepEqual(await deadLetters("outage-test"), [], "nothing was dead-lettered for an outage");
+      t.diagnostic(
+        `outage: ${outageDeliveries} UNAVAILABLE deliveries each (limit 3), handled on delivery ${outageDeliveries + 1}, 0 dead letters`,
       );
     },
   );

@@ -25,6 +25,9 @@ import { paymentModule } from "@lattice/payment/module";
 import { userModule } from "@lattice/user/module";
 import { orderModule } from "../src/module.js";
 
+/** The deadline of a caller that gives up while payment is charging (the processor takes 1.5 s). */
+const CALLER_GIVES_UP_MS = 700;
+
 for (const database of testDatabases())
   describe(`user + order + payment + NATS on ${database.label}, end to end`, () => {
     const schemas = {
@@ -40,7 +43,9 @@ for (const database of testDatabases())
         env: {
           DATABASE_URL: db,
           DATABASE_SCHEMA: schemas.payment,
-          PROCESSOR_LATENCY_MS: "400",
+          // Long enough that a caller's 700 ms deadline ends mid-charge even on a loaded machine, where the steps before
+          // the charge (the user lookup, the order's insert) can take a few hundred ms.
+          PROCESSOR_LATENCY_MS: "1500",
           NATS_URL: testNatsUrl(),
           OUTBOX_POLL_MS: "20",
         },
@@ -80,7 +85,7 @@ for (const database of testDatabases())
       });
       const creating = orders.createOrder({ user: ada!.name, items: [item] });
 
-      // The order is PENDING while the processor takes 400 ms; watch it from there.
+      // The order is PENDING while the processor takes 1.5 s; watch it from there.
       const pendingName = await eventually(async () => {
         const name = (await orders.listOrders({ user: ada!.name, pageSize: 10, pageToken: "" })).orders[0]?.name;
         assert.ok(name, "the order is not recorded yet");
@@ -145,9 +150,11 @@ for (const database of testDatabases())
       });
       const charges = () => payment.logs.filter((l) => l.msg === "finished call" && l["grpc.method"] === "Charge");
       const earlier = charges().length;
-      const error = await grpcErrorOf(orders.createOrder({ user: bob!.name, items: [item] }, { timeoutMs: 200 }));
+      const error = await grpcErrorOf(
+        orders.createOrder({ user: bob!.name, items: [item] }, { timeoutMs: CALLER_GIVES_UP_MS }),
+      );
       assert.equal(error.code, Status.DEADLINE_EXCEEDED);
-      // The payment service ends this charge, cut short (the processor alone takes 400 ms).
+      // The payment service ends this charge, cut short (the processor alone takes 1.5 s).
       const charge = await eventually(() => {
         const line = charges()[earlier];
         assert.ok(line, "the payment service has not finished the charge");
@@ -161,7 +168,9 @@ for (const database of testDatabases())
       const { user: cy } = await users.createUser({
         user: { name: "", email: "cy@example.org", displayName: "Cy", etag: "" },
       });
-      const gaveUp = await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }));
+      const gaveUp = await grpcErrorOf(
+        orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: CALLER_GIVES_UP_MS }),
+      );
       assert.equal(gaveUp.code, Status.DEADLINE_EXCEEDED);
       const pending = (await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" })).orders[0]!;
       assert.equal(pending.state, OrderState.ORDER_STATE_PENDING);
@@ -187,7 +196,8 @@ for (const database of testDatabases())
       // in stream order: once an event published after the redelivery has settled a second PENDING order, the
       // redelivery has been handled too.
       assert.equal(
-        (await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: 200 }))).code,
+        (await grpcErrorOf(orders.createOrder({ user: cy!.name, items: [item] }, { timeoutMs: CALLER_GIVES_UP_MS })))
+          .code,
         Status.DEADLINE_EXCEEDED,
       );
       const { orders: both } = await orders.listOrders({ user: cy!.name, pageSize: 10, pageToken: "" });

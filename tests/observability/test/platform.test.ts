@@ -16,7 +16,7 @@ import {
   uniqueSchema,
   type Scrape,
 } from "@lattice/kit/testing";
-import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1/order";
+import { OrderServiceService } from "@lattice/proto/lattice/order/v1/order";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../src/otlp-receiver.js";
 import { metricNamesIn, recordedNames, shippedQueries } from "../src/promql.js";
@@ -25,11 +25,12 @@ import { REPOSITORY_ROOT, startServiceProcess, type ServiceProcess } from "../sr
 const run = promisify(execFile);
 
 /**
- * The platform as it runs in production, one process per service: user, payment and order on a PostgreSQL server
- * and a NATS server of the test's own (so no other test's consumer takes order's events), exporting their spans over
- * OTLP/HTTP to a receiver in the test. The test is the edge: it starts the trace, as the gateway will.
+ * The platform as it runs in production, one process per service: the REST gateway, user, payment and order on a
+ * PostgreSQL server and a NATS server of the test's own (so no other test's consumer takes order's events), exporting
+ * their spans over OTLP/HTTP to a receiver in the test. The test is the browser: it sends the REST request with a
+ * `traceparent` of its own, so the gateway continues a trace the test knows.
  */
-describe("one request through order → user, payment → PostgreSQL → outbox → NATS → order's consumer", () => {
+describe("one request through gateway → order → user, payment → PostgreSQL → outbox → NATS → order's consumer", () => {
   const schemas = {
     user: uniqueSchema("obs_users"),
     payment: uniqueSchema("obs_payments"),
@@ -37,7 +38,8 @@ describe("one request through order → user, payment → PostgreSQL → outbox 
   };
   const natsDir = mkdtempSync(join(tmpdir(), "lattice-obs-nats-"));
   let receiver: OtlpReceiver;
-  let user: ServiceProcess, payment: ServiceProcess, order: ServiceProcess;
+  let user: ServiceProcess, payment: ServiceProcess, order: ServiceProcess, gateway: ServiceProcess;
+  let gatewayUrl = "";
   const started: ServiceProcess[] = [];
 
   before(async () => {
@@ -73,6 +75,20 @@ describe("one request through order → user, payment → PostgreSQL → outbox 
       PAYMENT_SERVICE_ADDRESS: payment.grpcAddress,
     });
     started.push(order);
+    gateway = await startServiceProcess("gateway", {
+      ...common,
+      HTTP_HOST: "127.0.0.1",
+      HTTP_PORT: "0",
+      ORDER_SERVICE_ADDRESS: order.grpcAddress,
+      USER_SERVICE_ADDRESS: user.grpcAddress,
+      PAYMENT_SERVICE_ADDRESS: payment.grpcAddress,
+      // Not started: the gateway's client to it connects on first use.
+      GREETER_SERVICE_ADDRESS: "127.0.0.1:1",
+    });
+    started.push(gateway);
+    const listening = gateway.logs.find((line) => line["msg"] === "gateway listening");
+    assert.ok(listening, "the gateway logged its HTTP address");
+    gatewayUrl = String(listening["url"]);
   });
 
   after(async () => {
@@ -90,21 +106,26 @@ describe("one request through order → user, payment → PostgreSQL → outbox 
 
   it("is one trace: every span of every process under the edge's span, parent to child, with the right kinds and codes", async (t) => {
     const users = createClient(UserServiceService, user.grpcAddress, { defaultTimeoutMs: 10_000 });
-    const orders = createClient(OrderServiceService, order.grpcAddress, { defaultTimeoutMs: 10_000 });
     try {
       const { user: ada } = await users.createUser({
         user: { name: "", email: `ada.${traceId.slice(0, 6)}@example.org`, displayName: "Ada", etag: "" },
       });
-      const item = { sku: "book-1", quantity: 2, unitPrice: { currencyCode: "EUR", amountMinor: 1250 } };
-      const { order: paid } = await orders.createOrder(
-        { user: ada!.name, items: [item] },
-        { metadata: { traceparent: `00-${traceId}-${edgeSpanId}-01`, "x-request-id": REQUEST_ID } },
-      );
-      assert.equal(paid!.state, OrderState.ORDER_STATE_PAID);
-      paidOrder = paid!.name;
+      const item = { sku: "book-1", quantity: 2, unitPrice: { currencyCode: "EUR", amountMinor: "1250" } };
+      const response = await fetch(`${gatewayUrl}/v1/orders`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          traceparent: `00-${traceId}-${edgeSpanId}-01`,
+          "x-request-id": REQUEST_ID,
+        },
+        body: JSON.stringify({ user: ada!.name, items: [item] }),
+      });
+      const body = (await response.json()) as { order?: { name: string; state: string } };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      assert.equal(body.order?.state, "ORDER_STATE_PAID");
+      paidOrder = body.order.name;
     } finally {
       users.close();
-      orders.close();
     }
 
     // The event's consumer and both relays run after the call returned: wait for their spans.
@@ -145,9 +166,16 @@ describe("one request through order → user, payment → PostgreSQL → outbox 
     };
     const children = (parent: ReceivedSpan) => spans.filter((span) => span.parentSpanId === parent.spanId);
 
-    // order: the server span continues the edge's context.
-    const createOrder = one("order", "server", "lattice.order.v1.OrderService/CreateOrder");
-    assert.equal(createOrder.parentSpanId, edgeSpanId);
+    // gateway: the HTTP server span continues the browser's context, named by the route's template; its call to
+    // order is its child, and order's server span continues that call.
+    const rest = one("gateway", "server", "POST /v1/orders");
+    assert.equal(rest.parentSpanId, edgeSpanId);
+    assert.equal(rest.attributes["http.request.method"], "POST");
+    assert.equal(rest.attributes["http.route"], "/v1/orders");
+    assert.equal(rest.attributes["http.response.status_code"], 200);
+    assert.equal(rest.attributes["lattice.request_id"], REQUEST_ID);
+    const createOrderCall = one("gateway", "client", "lattice.order.v1.OrderService/CreateOrder", rest);
+    const createOrder = one("order", "server", "lattice.order.v1.OrderService/CreateOrder", createOrderCall);
     assert.equal(createOrder.attributes["rpc.system"], "grpc");
     assert.equal(createOrder.attributes["rpc.service"], "lattice.order.v1.OrderService");
     assert.equal(createOrder.attributes["rpc.method"], "CreateOrder");
@@ -217,7 +245,7 @@ describe("one request through order → user, payment → PostgreSQL → outbox 
       spans.filter((span) => span.status.code === "error").map((span) => span.name),
       [],
     );
-    assert.deepEqual(new Set(spans.map((span) => span.service)), new Set(["order", "user", "payment"]));
+    assert.deepEqual(new Set(spans.map((span) => span.service)), new Set(["gateway", "order", "user", "payment"]));
   });
 
   it("writes the trace's ids on the log lines of every service it went through", async () => {

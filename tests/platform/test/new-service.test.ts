@@ -47,6 +47,16 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+/** True once nothing listens on `port`, polled every 100 ms; false after `timeoutMs`. */
+async function freeWithin(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portIsFree(port))) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
 function helm(): string {
   const path = process.env.HELM;
   if (!path || !existsSync(path)) {
@@ -208,6 +218,81 @@ describe("npm run new-service", { timeout: 900_000 }, () => {
     } finally {
       launcher.kill("SIGKILL");
     }
+  });
+
+  /**
+   * Starts `command` in the copy (something that runs the launcher with --only NAME), waits until the platform is up,
+   * calls `stop` with the spawned process, and checks that the service drained and its ports are free again.
+   */
+  async function upThenStopped(
+    command: string,
+    args: readonly string[],
+    stop: (pid: number) => void,
+    whileUp: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
+    const declared = JSON.parse(readFileSync(inCopy("services", NAME, "package.json"), "utf8")) as Declared;
+    const { grpc, admin, health } = declared.lattice.ports;
+    // Its own process group, so what is left behind can be cleaned up at the end whatever happened.
+    const child = spawn(command, args, {
+      cwd: copy,
+      env: commandEnv({ LOG_FORMAT: "json" }),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let said = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (said += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (said += chunk));
+    // "close" comes once the process ended and its output pipes closed, which the launcher holds until it exits.
+    let closed = false;
+    child.once("close", () => (closed = true));
+    try {
+      assert.ok(await until(() => said.includes("Lattice is up."), 120_000), `${NAME} did not come up:\n${said}`);
+      await whileUp();
+      stop(child.pid!);
+      assert.ok(await until(() => closed, 30_000), `the launcher did not exit within 30 s:\n${said}`);
+      assert.match(said, /"msg":"shut down"/);
+      assert.match(said, /shutting down: not serving, draining/);
+      for (const port of [grpc, admin, health])
+        assert.ok(await freeWithin(port, 10_000), `port ${port} is still taken`);
+    } finally {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // Already gone: nothing was left.
+      }
+    }
+  }
+
+  test("npm start with the gateway serves the new service's REST rule; SIGINT or SIGTERM to npm alone stops it", async () => {
+    const gateway = JSON.parse(readFileSync(inCopy("services", "gateway", "package.json"), "utf8")) as {
+      lattice: { calls: string[]; ports: { http: number } };
+    };
+    assert.ok(gateway.lattice.calls.includes(NAME), "the scaffold added the new service to the gateway's calls");
+    const restEcho = async () => {
+      const response = await fetch(`http://127.0.0.1:${gateway.lattice.ports.http}/v1/${NAME}:echo`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: "  Ada " }),
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.deepEqual(await response.json(), { message: "Ada" });
+    };
+    await upThenStopped(
+      "npm",
+      ["start", "--", "--only", NAME, "gateway"],
+      (pid) => process.kill(pid, "SIGINT"),
+      restEcho,
+    );
+    await upThenStopped("npm", ["start", "--", "--only", NAME], (pid) => process.kill(pid, "SIGTERM"));
+  });
+
+  test("the launcher stops everything when its parent is killed without passing a signal on", async () => {
+    // A shell that runs the launcher as its child, as npm's shell did before; SIGKILL gives it no chance to forward.
+    await upThenStopped(
+      "sh",
+      ["-c", `${process.execPath} scripts/platform/dist/src/bin/start.js --only ${NAME} & wait`],
+      (pid) => process.kill(pid, "SIGKILL"),
+    );
   });
 
   test("the chart renders a Deployment and a Service for it", async () => {

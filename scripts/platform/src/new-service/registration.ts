@@ -42,6 +42,36 @@ export function withChartValuesEntry(text: string, service: string, entry: Retur
   return document.toString(YAML_OUTPUT);
 }
 
+/**
+ * A declaring package.json with `peer` added at the end of its `lattice.calls` (nothing when it is there already):
+ * an HTTP edge such as the gateway routes only the services it calls, so a new service's google.api.http rules are
+ * served once the edge calls it. The rest of the file is kept as it was (2-space JSON, as npm writes it).
+ */
+export function withDeclaredCall(text: string, peer: string): string {
+  const manifest = JSON.parse(text) as { lattice?: { calls?: string[] } };
+  if (!manifest.lattice) throw new Error("the package.json has no lattice declaration");
+  const calls = manifest.lattice.calls ?? [];
+  if (calls.includes(peer)) return text;
+  manifest.lattice.calls = [...calls, peer];
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** values.yaml with `peer` added to services.<service>.calls (created when missing), everything else as it was. */
+export function withChartCall(text: string, service: string, peer: string): string {
+  const document = parseDocument(text);
+  const entry = document.getIn(["services", service]);
+  if (!isMap(entry)) throw new Error(`the chart's values have no services.${service}`);
+  const calls = entry.get("calls");
+  if (calls === undefined) {
+    entry.set("calls", document.createNode([peer], { flow: true }));
+  } else {
+    if (!isSeq(calls)) throw new Error(`services.${service}.calls in the chart's values is not a list`);
+    if (calls.items.some((item) => (item instanceof Scalar ? item.value : item) === peer)) return text;
+    calls.add(document.createNode(peer));
+  }
+  return document.toString(YAML_OUTPUT);
+}
+
 /** The image skaffold builds for a service; the chart defaults to the same repositoryPrefix/<service>. */
 const imageOf = (service: string) => `lattice/${service}`;
 

@@ -4,7 +4,14 @@ import { parseDocument } from "yaml";
 import { loadServiceDeclarations } from "@lattice/kit";
 import { chooseLocalPorts, type LocalPorts } from "./local-ports.js";
 import { serviceNaming, type ServiceNaming } from "./naming.js";
-import { chartValuesEntry, withChartValuesEntry, withSkaffoldService, withTsconfigReference } from "./registration.js";
+import {
+  chartValuesEntry,
+  withChartCall,
+  withChartValuesEntry,
+  withDeclaredCall,
+  withSkaffoldService,
+  withTsconfigReference,
+} from "./registration.js";
 import { serviceFiles } from "./templates.js";
 
 /** The name is taken: something of a service by that name exists already. */
@@ -74,6 +81,14 @@ export async function scaffoldService(options: ScaffoldOptions): Promise<Scaffol
   );
   update(SKAFFOLD, (text) => withSkaffoldService(text, names.service));
   const registered = [TSCONFIG, CHART_VALUES, SKAFFOLD];
+  // HTTP edges (declarations with an http port: the gateway) route the contracts of the services they call: the new
+  // service's REST rule is served once they call it, locally (npm start) and in the chart (its env and policies).
+  for (const edge of declarations.filter((declaration) => declaration.ports.http !== undefined)) {
+    const manifest = join("services", edge.name, "package.json");
+    update(manifest, (text) => withDeclaredCall(text, names.service));
+    update(CHART_VALUES, (text) => withChartCall(text, edge.name, names.service));
+    registered.push(manifest);
+  }
   options.print(`registered ${names.service} in ${registered.join(", ")}`);
 
   // Links services/<name> into node_modules and records the workspace in package-lock.json; its dependencies are

@@ -34,8 +34,25 @@ export function openApiDocument(registry: FileRegistry, routes: readonly Route[]
   const sorted = [...routes].sort(
     (a, b) => a.binding.template.localeCompare(b.binding.template) || a.label.localeCompare(b.label),
   );
+  // OpenAPI forbids two paths that differ only in their parameters' names ("/v1/users/{name}" and
+  // "/v1/users/{user_name}", from GetUser and UpdateUser binding name and user.name): the routes of one shape share
+  // one path, the shortest (then first) of theirs, their own parameters renamed to its names in order (each
+  // parameter's description still says which field it sets).
+  const own = new Map(sorted.map((route) => [route, pathOf(route, schemas)]));
+  const byShape = new Map<string, string>();
+  for (const { path } of own.values()) {
+    const shape = path.replace(PATH_PARAMETER, "{}");
+    const chosen = byShape.get(shape);
+    if (chosen === undefined || path.length < chosen.length) byShape.set(shape, path);
+  }
   for (const route of sorted) {
-    const { path, parameters } = pathOf(route, schemas);
+    const mine = own.get(route)!;
+    const path = byShape.get(mine.path.replace(PATH_PARAMETER, "{}"))!;
+    const names = parameterNames(path);
+    const renamed = new Map(parameterNames(mine.path).map((name, i) => [name, names[i] ?? name]));
+    const parameters = mine.parameters.map((p) =>
+      p.in === "path" ? { ...p, name: renamed.get(p.name) ?? p.name } : p,
+    );
     const operation: Record<string, unknown> = {
       operationId: operationId(route),
       tags: [route.method.parent.name],
@@ -58,6 +75,13 @@ export function openApiDocument(registry: FileRegistry, routes: readonly Route[]
     paths,
     components: { schemas: Object.fromEntries([...schemas.components].sort(([a], [b]) => a.localeCompare(b))) },
   };
+}
+
+const PATH_PARAMETER = /\{[^}]*\}/g;
+
+/** The parameter names of an OpenAPI path, in order ("/v1/{a}/x/{b}" → ["a", "b"]). */
+function parameterNames(path: string): string[] {
+  return [...path.matchAll(PATH_PARAMETER)].map((match) => match[0].slice(1, -1));
 }
 
 function operationId(route: Route): string {

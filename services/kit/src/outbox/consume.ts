@@ -1,5 +1,7 @@
 import { AckPolicy, ConsumerEvents, nanos, type ConsumerMessages, type JsMsg } from "nats";
 import { ValidationError } from "../errors/domain.js";
+import { statusOf } from "../errors/status-of.js";
+import { Status } from "../errors/status-codes.js";
 import type { Logger } from "../logger.js";
 import type { DataPathMetrics } from "../metrics/data-path-metrics.js";
 import { aborted, backoffDelay, sleep } from "../resilience/backoff.js";
@@ -37,7 +39,8 @@ export interface EventConsumerOptions {
   logger: Logger;
   /**
    * Deliveries of one event at most: one that fails on every one of them is dead-lettered (see
-   * dead-letters.ts) and terminated. 20 by default.
+   * dead-letters.ts) and terminated. 20 by default. Failures that say a dependency is down (UNAVAILABLE) do not
+   * end the retries: the event comes again, at most every 60 s, until the dependency is back.
    */
   maxDeliveries?: number;
   /** The first redelivery's delay after a failure (ms), doubling with every delivery up to 60 s; 1000 by default. */
@@ -56,7 +59,9 @@ export interface EventConsumerOptions {
  * - handled: acknowledged;
  * - failed: negatively acknowledged with a delay of retryBackoffMs × 2^(delivery−1), capped at 60 s, so a failing
  *   dependency is not hammered and the events behind it still flow;
- * - poison (PoisonEventError, ValidationError), or failed on its maxDeliveries-th delivery: stored in the dead
+ * - failed because a dependency is down (UNAVAILABLE: UnavailableError, a peer's status or its open breaker): the
+ *   same, however many deliveries it takes — an outage never dead-letters a sound event;
+ * - poison (PoisonEventError, ValidationError), or failed otherwise on its maxDeliveries-th delivery: stored in the dead
  *   letter stream, then terminated (JetStream delivers it no more). If the dead letter cannot be stored the event
  *   is negatively acknowledged instead, never dropped.
  *
@@ -188,7 +193,10 @@ class EventConsumer {
       return;
     } catch (error) {
       const poison = error instanceof PoisonEventError || error instanceof ValidationError;
-      if (!poison && deliveries < this.maxDeliveries) {
+      // A dependency that is down (UNAVAILABLE: the database pool's UnavailableError, a peer or its open breaker)
+      // says nothing about the event: it is retried for as long as the outage lasts, never dead-lettered for it.
+      const outage = !poison && statusOf(error) === Status.UNAVAILABLE;
+      if (!poison && (outage || deliveries < this.maxDeliveries)) {
         const delay = Math.min(
           backoffDelay(deliveries, { initialMs: this.retryBackoffMs, maxMs: CONSUMER_DEFAULTS.maxRetryDelayMs }),
           CONSUMER_DEFAULTS.maxRetryDelayMs,

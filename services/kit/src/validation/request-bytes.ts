@@ -14,12 +14,36 @@ import type { AnyMethodDefinition, AnyServiceDefinition } from "../rpc/definitio
  */
 
 /**
- * Where a request message decoded through a wrapped definition keeps its bytes: a property of its own that is not
- * enumerable, so copies, spreads, JSON and deep comparisons do not see it, and the bytes go with the message. (A
- * WeakMap did the same at about twice the cost per request: an identity hash for every message and an ephemeron
- * table the garbage collector has to clear.)
+ * Where a request message decoded through a wrapped definition keeps its bytes: a private field stamped onto it
+ * (a base class whose constructor returns the object it is given lets a subclass add its private field to any
+ * object). Like a non-enumerable property, it is invisible to copies, spreads, JSON, deep comparisons and
+ * inspection, and the bytes go with the message; unlike Object.defineProperty, which V8 runs in its runtime at
+ * about 110 ns a call, it is an ordinary property addition of a few nanoseconds. (A WeakMap costs more still: an
+ * identity hash for every message and an ephemeron table the garbage collector has to clear.)
  */
-const REQUEST_BYTES = Symbol("lattice.requestBytes");
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor's returned object is the point
+class Stamp {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+class KeptBytes extends Stamp {
+  #bytes: Uint8Array;
+
+  private constructor(message: object, bytes: Uint8Array) {
+    super(message);
+    this.#bytes = bytes;
+  }
+
+  static keep(message: object, bytes: Uint8Array): void {
+    new KeptBytes(message, bytes);
+  }
+
+  static of(message: object): Uint8Array | undefined {
+    return #bytes in message ? message.#bytes : undefined;
+  }
+}
 
 /** A request message the generated decoder refused: its bytes and why. Never reaches a handler. */
 export class UndecodableRequest {
@@ -33,9 +57,7 @@ export class UndecodableRequest {
 
 /** The wire bytes `message` was decoded from, when it came through keepRequestBytes. */
 export function requestBytes(message: unknown): Uint8Array | undefined {
-  return typeof message === "object" && message !== null
-    ? (message as { readonly [REQUEST_BYTES]?: Uint8Array })[REQUEST_BYTES]
-    : undefined;
+  return typeof message === "object" && message !== null ? KeptBytes.of(message) : undefined;
 }
 
 /**
@@ -56,8 +78,7 @@ export function keepRequestBytes<D extends AnyServiceDefinition>(definition: D):
           // RangeError included: a decoder that recursed too deep is still the caller's bad bytes.
           return new UndecodableRequest(bytes, error);
         }
-        if (typeof message === "object" && message !== null)
-          Object.defineProperty(message, REQUEST_BYTES, { value: bytes });
+        if (typeof message === "object" && message !== null) KeptBytes.keep(message, bytes);
         return message;
       },
     };

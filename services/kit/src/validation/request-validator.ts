@@ -6,8 +6,10 @@ import { GrpcError } from "../errors/grpc-error.js";
 import { Status } from "../errors/status-codes.js";
 import type { Contract } from "./contract.js";
 import { requestBytes, UndecodableRequest } from "./request-bytes.js";
+import { compileRules, type CompiledRules } from "./compiled-rules.js";
 import { keepMaskedFields } from "./update-mask.js";
 import { checkWire, type WireIssue } from "./wire-check.js";
+import { isWireClean } from "./wire-scan.js";
 
 /**
  * Checks the request messages of one method against its contract: first the rules every field gets (wire-check.ts:
@@ -15,9 +17,16 @@ import { checkWire, type WireIssue } from "./wire-check.js";
  * decode of the same bytes with the contract's descriptors. A request that breaks any is refused with
  * INVALID_ARGUMENT and a BadRequest naming every field at once (in the proto's names, e.g.
  * "items[0].unit_price.amount_minor"), so the handler only ever sees requests its contract allows.
+ *
+ * A request is first offered to the fast path, which only accepts: the one-pass wire scan (wire-scan.ts) and the
+ * rules compiled for the message the generated decoder made (compiled-rules.ts). When both say it is valid, it is,
+ * and nothing more is done; otherwise (or when the message's rules do not compile) the checks above run and their
+ * answer is the answer, so a refused request gets exactly the violations it got before.
  */
 export class RequestValidator {
   private readonly withRules: boolean;
+  /** The message's rules compiled, when they have rules and all of them compile. */
+  private readonly compiled: CompiledRules | undefined;
 
   constructor(
     private readonly schema: DescMessage,
@@ -25,6 +34,7 @@ export class RequestValidator {
     rulesExtensions: readonly DescExtension[],
   ) {
     this.withRules = hasRules(schema, rulesExtensions, new Set());
+    this.compiled = this.withRules ? compileRules(schema) : undefined;
   }
 
   /** A validator for every method of `contract` (one protovalidate instance, which caches its compiled rules). */
@@ -45,9 +55,25 @@ export class RequestValidator {
     const undecodable = request instanceof UndecodableRequest ? request : undefined;
     const bytes = undecodable?.bytes ?? requestBytes(request);
     if (!bytes) return;
+    if (!undecodable && this.acceptsFast(request, bytes)) return;
     const violations = this.violationsOf(bytes);
     if (violations.length > 0) throw new ValidationError(numbered(violations, position));
     if (undecodable) throw undecodableError(undecodable, this.schema, position);
+  }
+
+  /**
+   * True when the fast path can tell `request` (decoded from `bytes` by the generated code) is valid; false when it
+   * cannot, which says nothing either way.
+   */
+  acceptsFast(request: unknown, bytes: Uint8Array): boolean {
+    if (!isWireClean(this.schema, bytes)) return false;
+    if (!this.withRules) return true;
+    return this.compiled !== undefined && this.compiled(request);
+  }
+
+  /** Whether this method's rules compiled, so valid requests take the fast path (tests, benchmarks). */
+  get compiledRules(): boolean {
+    return !this.withRules || this.compiled !== undefined;
   }
 
   /** Every rule the message in `bytes` breaks, as a refusal would name them; empty when the contract allows it. */

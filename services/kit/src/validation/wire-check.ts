@@ -330,14 +330,15 @@ function describeReadError(error: unknown): string {
   return "unreadable";
 }
 
-type Bound = { readonly max: number; readonly reason: WireIssueReason };
+/** How many elements a list (or entries a map) may have, and the reason a refusal gives past that. */
+export type Bound = { readonly max: number; readonly reason: WireIssueReason };
 const boundByField = new WeakMap<DescField, Bound>();
 
 /**
  * How many elements (or map entries) the field may have in one message: its `(buf.validate.field).repeated.max_items`
  * or `.map.max_pairs` when its contract sets one, else DEFAULT_MAX_ITEMS; with the reason a refusal gives.
  */
-function boundOf(field: DescField): Bound {
+export function boundOf(field: DescField): Bound {
   let bound = boundByField.get(field);
   if (!bound) {
     const type = hasOption(field, fieldRules) ? getOption(field, fieldRules).type : undefined;
