@@ -4,7 +4,8 @@
 #   1. Greet on Lattice beside its peers — grpc-go, grpc-js + proto-loader, NestJS, connect-node (bench/peers, a
 #      pinned package installed here with npm ci, never a service dependency), Lattice bare — and the kit's chain
 #      built up one interceptor at a time; a 100-user list over gRPC and as JSON; RSS of every idle service and under
-#      1,000 open streams. Report, chart and results.json in bench/results/<time>/.
+#      1,000 open streams. Report, chart and results.json in bench/results/<time>/. Then the codec path: Greet on a
+#      bare grpc-js server with @grpc/proto-loader (protobufjs) against Lattice's generated codecs.
 #   2. The gateway: Greet as REST against gRPC, the list as JSON through it, with a CPU profile.
 #   3. The clients: what retries and circuit breakers cost per call.
 # Settings: BENCH_ROUNDS (rounds of every section), BENCH_SECONDS and BENCH_WARMUP_SECONDS (section 1's runs),
@@ -57,6 +58,8 @@ else
   fi
   step "Greet: Lattice beside its peers and the kit's chain one interceptor at a time; lists; memory"
   taskset -c 1 node bench/suite/dist/src/main.js
+  step "codec: Greet on a bare grpc-js server with @grpc/proto-loader (protobufjs) vs Lattice's codecs, bare and full chain"
+  node services/greeter/dist/bench/codec-bench.js
 fi
 
 step "gateway: Greet as REST vs gRPC; a 100-user list as JSON through the gateway vs gRPC vs a plain Node JSON server"

@@ -7,6 +7,12 @@ cd "$(dirname "$0")/../proto"
 buf=../node_modules/.bin/buf
 "$buf" lint
 "$buf" generate --path lattice --path google/rpc --path grpc
+# The generated messages encode with Lattice's wire runtime (proto/runtime/wire.ts: @bufbuild/protobuf's API, faster
+# on Node) instead of @bufbuild/protobuf/wire; ts-proto has no option for the module it imports. Its writer's
+# finish() already returns a Buffer of its own, so the gRPC serializers no longer copy it into another one.
+grep -rl --include='*.ts' '"@bufbuild/protobuf/wire"' gen/ts | xargs -r sed -i -E \
+  -e 's#"@bufbuild/protobuf/wire"#"@lattice/proto/runtime/wire"#' \
+  -e 's#Buffer\.from\(([A-Za-z0-9_]+)\.encode\(value\)\.finish\(\)\)#\1.encode(value).finish()#g'
 # Full image (with imports) so reflection can resolve every type, including grpc.health.v1.
 "$buf" build --exclude-source-info -o gen/descriptor-set.binpb
 # Which services each method's contract lets call it, for the chart's Linkerd route policy (after the descriptor set).

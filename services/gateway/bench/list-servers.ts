@@ -1,10 +1,15 @@
 /**
  * The servers of the list benchmark: a UserService whose ListUsers answers the same 100 users every time (no
- * database, so the comparison measures transport and encoding only), and a plain Node HTTP/2 server answering the
- * same users as JSON. `node list-servers.js grpc <port>` or `node list-servers.js json <port>`.
+ * database, so the comparison measures transport and encoding only) on a bare grpc-js server (`grpc`) or as the kit
+ * runs it, full chain (`lattice`, GRPC_PORT and the kit's other settings from the environment), and a plain Node
+ * server answering the same users as JSON over HTTP/2 (h2c, `json`) or HTTP/1.1 (`json-http1`).
+ * `node list-servers.js grpc|lattice|json|json-http1 [<port>]`.
  */
+import { createServer as createHttp1Server } from "node:http";
 import { createServer } from "node:http2";
+import { fileURLToPath } from "node:url";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { defineService, readDeclaration, runService } from "@lattice/kit";
 import { UserServiceService, type User } from "@lattice/proto/lattice/user/v1/user";
 
 /** The 100 users both servers answer with. */
@@ -34,10 +39,32 @@ if (kind === "grpc") {
     deleteUser: unimplemented,
   });
   server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
-} else if (kind === "json") {
+} else if (kind === "lattice") {
+  // The user service's declaration without its database: the handler answers from memory.
+  const { database: _database, ...declaration } = readDeclaration(
+    fileURLToPath(new URL("../../../user", import.meta.url)),
+  );
+  const unimplemented = () => {
+    throw new Error("not part of the benchmark");
+  };
+  await runService(
+    defineService({
+      declaration,
+      setup({ server }) {
+        server.addService(UserServiceService, {
+          listUsers: () => ({ users, nextPageToken: "" }),
+          createUser: unimplemented,
+          getUser: unimplemented,
+          updateUser: unimplemented,
+          deleteUser: unimplemented,
+        });
+      },
+    }),
+  );
+} else if (kind === "json" || kind === "json-http1") {
   // What a hand-written JSON endpoint would do per request: build the objects and JSON.stringify them.
-  createServer((_req, res) => {
-    const body = JSON.stringify({
+  const body = () =>
+    JSON.stringify({
       users: users.map((u) => ({
         name: u.name,
         email: u.email,
@@ -48,10 +75,11 @@ if (kind === "grpc") {
       })),
       nextPageToken: "",
     });
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(body);
-  }).listen(Number(port), "127.0.0.1");
+  const headers = { "content-type": "application/json" };
+  if (kind === "json")
+    createServer((_req, res) => res.writeHead(200, headers).end(body())).listen(Number(port), "127.0.0.1");
+  else createHttp1Server((_req, res) => res.writeHead(200, headers).end(body())).listen(Number(port), "127.0.0.1");
 } else {
-  process.stderr.write("usage: list-servers.js grpc|json <port>\n");
+  process.stderr.write("usage: list-servers.js grpc|lattice|json|json-http1 [<port>]\n");
   process.exit(2);
 }

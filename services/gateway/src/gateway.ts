@@ -7,6 +7,7 @@ import { ErrorMapper, GatewayError } from "./http/errors.js";
 import { Exchange, type HttpRequest, type HttpResponse } from "./http/exchange.js";
 import type { HttpServerMetrics } from "./http/metrics.js";
 import { jsonOptions } from "./rest/json.js";
+import { ResponseJson } from "./rest/response-json.js";
 import { sendError, serveRest, type RestContext } from "./rest/rest-call.js";
 import { Router, type RouteMatch } from "./routing/router.js";
 import { routesOf, type SkippedMethod } from "./routing/routes.js";
@@ -74,6 +75,7 @@ export class Gateway {
       backends,
       errors,
       json,
+      responses: new ResponseJson(json.write),
       maxBodyBytes: options.maxBodyBytes,
       heartbeatMs: options.heartbeatMs,
       logger: options.logger,

@@ -352,6 +352,55 @@ describe("the gateway's own errors", () => {
     }
   });
 
+  test("HTTP/2 whose connection preface arrives in pieces (the first read is shorter than the preface)", async () => {
+    const { connect } = await import("node:http2");
+    const { connect: tcp } = await import("node:net");
+    const { Duplex } = await import("node:stream");
+    gw.backend.reply = () => ({ messages: [encode(item, {})] });
+    const url = new URL(gw.url);
+    const socket = tcp(Number(url.port), url.hostname);
+    let firstWrite = true;
+    // The client's bytes go through this stream: its first write reaches the gateway as 5 bytes, then the rest.
+    const paced = new Duplex({
+      read: () => socket.resume(),
+      write(chunk: Buffer, _encoding, done) {
+        if (socket.destroyed) return done();
+        if (!firstWrite) return socket.write(chunk, done);
+        firstWrite = false;
+        socket.write(chunk.subarray(0, 5));
+        setTimeout(() => socket.write(chunk.subarray(5), done), 50);
+      },
+      final: (done) => socket.end(done),
+      destroy: (error, done) => {
+        socket.destroy(error ?? undefined);
+        done(error);
+      },
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (!paced.push(chunk)) socket.pause();
+    });
+    socket.on("end", () => paced.push(null));
+    const session = connect(gw.url, { createConnection: () => paced });
+    try {
+      const [status, body] = await new Promise<[number, string]>((resolve, reject) => {
+        const stream = session.request({ ":method": "GET", ":path": "/v1/items/a" });
+        let status = 0;
+        let body = "";
+        stream.on("response", (headers) => (status = Number(headers[":status"])));
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk: string) => (body += chunk));
+        stream.on("end", () => resolve([status, body]));
+        stream.on("error", reject);
+        stream.end();
+      });
+      assert.equal(status, 200, body);
+      assert.deepEqual(gw.backend.calls.at(-1)?.request, { name: "a" });
+    } finally {
+      await new Promise<void>((resolve) => session.close(resolve));
+      socket.destroy();
+    }
+  });
+
   test("405 names the methods the path has", async () => {
     const response = await fetch(`${gw.url}/v1/items/x`, { method: "POST" });
     assert.equal(response.status, 405);

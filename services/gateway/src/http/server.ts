@@ -6,7 +6,6 @@ import {
   type Http2Session,
 } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { Duplex } from "node:stream";
 import type { HttpRequest, HttpResponse } from "./exchange.js";
 
 /** A listening HTTP server. */
@@ -50,10 +49,12 @@ export async function listenHttp(
     socket.once("data", (first: Buffer) => {
       socket.pause();
       const n = Math.min(first.length, PREFACE.length);
+      socket.unshift(first);
       if (first.subarray(0, n).equals(PREFACE.subarray(0, n))) {
-        h2.emit("connection", replaying(socket, first));
+        // Left paused: the HTTP/2 session reads what was put back with socket.read() on the next tick, then takes
+        // over the socket's native handle, so its frames no longer pass through JavaScript streams.
+        h2.emit("connection", socket);
       } else {
-        socket.unshift(first);
         h1.emit("connection", socket);
         socket.resume();
       }
@@ -83,36 +84,4 @@ export async function listenHttp(
       clearTimeout(timer);
     },
   };
-}
-
-/**
- * The socket as a stream that first yields the bytes already read from it. Node's HTTP/2 server reads a TCP socket's
- * native handle directly, past anything put back with unshift(); a plain Duplex it reads through JavaScript, so the
- * preface read to choose the protocol reaches it.
- */
-function replaying(socket: Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, done) {
-      socket.write(chunk, done);
-    },
-    final(done) {
-      socket.end(done);
-    },
-    destroy(error, done) {
-      socket.destroy(error ?? undefined);
-      done(error);
-    },
-  });
-  duplex.push(first);
-  socket.on("data", (chunk: Buffer) => {
-    if (!duplex.push(chunk)) socket.pause();
-  });
-  socket.once("end", () => duplex.push(null));
-  socket.once("close", () => duplex.destroy());
-  for (const name of ["remoteAddress", "remotePort", "remoteFamily", "localAddress", "localPort"] as const)
-    Object.defineProperty(duplex, name, { get: () => socket[name] });
-  return duplex;
 }

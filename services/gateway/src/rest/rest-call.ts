@@ -1,13 +1,5 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import {
-  fromBinary,
-  toBinary,
-  toJson,
-  type JsonObject,
-  type JsonReadOptions,
-  type JsonValue,
-  type JsonWriteOptions,
-} from "@bufbuild/protobuf";
+import { toBinary, type JsonReadOptions, type JsonValue, type JsonWriteOptions } from "@bufbuild/protobuf";
 import type { CallOptions, Logger } from "@lattice/kit";
 import type { Backends, ObservedCall } from "../grpc/backends.js";
 import type { ErrorAnswer, ErrorMapper } from "../http/errors.js";
@@ -22,6 +14,7 @@ import {
 } from "../http/headers.js";
 import type { Route } from "../routing/routes.js";
 import { bindRequest } from "./binding.js";
+import type { ResponseJson } from "./response-json.js";
 import { framingFor, type StreamFraming } from "./streaming.js";
 
 /** What serving REST calls needs, built once. */
@@ -29,6 +22,8 @@ export interface RestContext {
   readonly backends: Backends;
   readonly errors: ErrorMapper;
   readonly json: { readonly read: Partial<JsonReadOptions>; readonly write: Partial<JsonWriteOptions> };
+  /** Backend answers as JSON (with `json.write`). */
+  readonly responses: ResponseJson;
   /** Largest request body accepted (bytes). */
   readonly maxBodyBytes: number;
   /** Interval of SSE keep-alive comments (ms); 0 for none. */
@@ -89,8 +84,7 @@ export async function serveRest(
 
 /** The response message as JSON: the whole message, or the `response_body` field's value. */
 function responseJson(ctx: RestContext, route: Route, bytes: Uint8Array): JsonValue {
-  const schema = route.method.output;
-  const json = toJson(schema, fromBinary(schema, bytes), ctx.json.write) as JsonObject;
+  const json = ctx.responses.of(route.method.output, bytes);
   const field = route.responseBodyField;
   return field ? (json[field.jsonName] ?? null) : json;
 }

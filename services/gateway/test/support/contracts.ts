@@ -12,10 +12,10 @@ const packageDir = join(here, "..", "..", "..");
 const root = join(packageDir, "..", "..");
 
 /**
- * A registry of a test contract folder (test/proto or test/proto-conflict), built with the workspace's buf beside the
- * vendored google/api protos, as `npm run generate` builds the real one.
+ * A registry of a test contract folder (test/proto, test/proto-conflict or test/proto-json), built with the
+ * workspace's buf beside the vendored google/api protos, as `npm run generate` builds the real one.
  */
-export function testRegistry(folder: "proto" | "proto-conflict"): FileRegistry {
+export function testRegistry(folder: "proto" | "proto-conflict" | "proto-json"): FileRegistry {
   const work = mkdtempSync(join(tmpdir(), "gateway-contracts-"));
   try {
     cpSync(join(packageDir, "test", folder), work, { recursive: true });

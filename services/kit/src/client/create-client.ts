@@ -31,6 +31,7 @@ import type {
   ResponseOf,
 } from "../rpc/definition.js";
 import { methodInfo, type MethodInfo } from "../rpc/method.js";
+import { WITHOUT_CHANNELZ } from "../rpc/channelz.js";
 import { cancelOnAbort, earliest, toMetadata, type CallOptions } from "./call-options.js";
 import { ClientCallContext, NEVER_ABORTS } from "./client-call-context.js";
 import { DEFAULT_DNS_MIN_RESOLUTION_INTERVAL_MS, type LoadBalancingPolicy } from "./load-balancing.js";
@@ -137,6 +138,7 @@ export function createClient<D extends AnyServiceDefinition>(
   enableXdsFor(address);
   const infos = Object.values(definition).map((def) => methodInfo(def.path, def.requestStream, def.responseStream));
   const client = new GrpcClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
+    ...WITHOUT_CHANNELZ,
     // After a connection fails or a server says GOAWAY, look the name up again soon, not after grpc-js's 30 s:
     // after an outage the old addresses are gone, and a replica that drained has left the DNS records.
     "grpc.dns_min_time_between_resolutions_ms":

@@ -1,6 +1,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import { adaptService } from "../rpc/adapt-service.js";
+import { WITHOUT_CHANNELZ } from "../rpc/channelz.js";
 import { applyGrpcJsPatches } from "../rpc/grpc-js-patches.js";
 import { grpcAddress } from "../server/address.js";
 import { keepRequestBytes } from "../validation/request-bytes.js";
@@ -27,7 +28,7 @@ export interface HealthServer {
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   applyGrpcJsPatches();
-  const server = new Server();
+  const server = new Server(WITHOUT_CHANNELZ);
   server.addService(
     keepRequestBytes(HealthService),
     adaptService(HealthService, healthService(options.health), { interceptors: [], logger: options.logger }),

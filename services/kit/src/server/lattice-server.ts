@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import { ServerMetrics } from "../metrics/server-metrics.js";
 import { reflectionServices } from "../reflection/reflection.js";
 import { adaptService } from "../rpc/adapt-service.js";
+import { WITHOUT_CHANNELZ } from "../rpc/channelz.js";
 import { applyGrpcJsPatches } from "../rpc/grpc-js-patches.js";
 import type { AnyServiceDefinition } from "../rpc/definition.js";
 import type { ServiceImplementation } from "../rpc/implementation.js";
@@ -215,6 +216,7 @@ export class LatticeServer {
 
 function channelOptions(config: ServerConfig): ChannelOptions {
   return {
+    ...WITHOUT_CHANNELZ,
     "grpc.max_connection_age_ms": config.GRPC_MAX_CONNECTION_AGE_MS,
     "grpc.max_connection_age_grace_ms": config.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
     "grpc.keepalive_time_ms": config.GRPC_KEEPALIVE_TIME_MS,

@@ -5,7 +5,7 @@
 // source: buf/validate/validate.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import {
   FieldDescriptorProto_Type,
   fieldDescriptorProto_TypeFromJSON,

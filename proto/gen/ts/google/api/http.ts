@@ -5,7 +5,7 @@
 // source: google/api/http.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 
 export const protobufPackage = "google.api";
 

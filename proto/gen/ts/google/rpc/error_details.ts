@@ -5,7 +5,7 @@
 // source: google/rpc/error_details.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import { Duration } from "../protobuf/duration.js";
 
 export const protobufPackage = "google.rpc";

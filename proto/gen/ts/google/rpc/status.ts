@@ -5,7 +5,7 @@
 // source: google/rpc/status.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import { Any } from "../protobuf/any.js";
 
 export const protobufPackage = "google.rpc";

@@ -5,7 +5,7 @@
 // source: lattice/auth/v1/annotations.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 
 export const protobufPackage = "lattice.auth.v1";
 

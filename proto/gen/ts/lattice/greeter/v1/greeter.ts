@@ -5,7 +5,7 @@
 // source: lattice/greeter/v1/greeter.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -870,9 +870,9 @@ export const GreeterServiceService = {
     path: "/lattice.greeter.v1.GreeterService/Greet" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GreetRequest): Buffer => Buffer.from(GreetRequest.encode(value).finish()),
+    requestSerialize: (value: GreetRequest): Buffer => GreetRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): GreetRequest => GreetRequest.decode(value),
-    responseSerialize: (value: GreetResponse): Buffer => Buffer.from(GreetResponse.encode(value).finish()),
+    responseSerialize: (value: GreetResponse): Buffer => GreetResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): GreetResponse => GreetResponse.decode(value),
   },
   /**
@@ -883,10 +883,10 @@ export const GreeterServiceService = {
     path: "/lattice.greeter.v1.GreeterService/ListGreetings" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: ListGreetingsRequest): Buffer => Buffer.from(ListGreetingsRequest.encode(value).finish()),
+    requestSerialize: (value: ListGreetingsRequest): Buffer => ListGreetingsRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): ListGreetingsRequest => ListGreetingsRequest.decode(value),
     responseSerialize: (value: ListGreetingsResponse): Buffer =>
-      Buffer.from(ListGreetingsResponse.encode(value).finish()),
+      ListGreetingsResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): ListGreetingsResponse => ListGreetingsResponse.decode(value),
   },
   /** RecordGreetings reads a stream of names and, when the client half-closes, answers with a summary. */
@@ -895,10 +895,10 @@ export const GreeterServiceService = {
     requestStream: true as const,
     responseStream: false as const,
     requestSerialize: (value: RecordGreetingsRequest): Buffer =>
-      Buffer.from(RecordGreetingsRequest.encode(value).finish()),
+      RecordGreetingsRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): RecordGreetingsRequest => RecordGreetingsRequest.decode(value),
     responseSerialize: (value: RecordGreetingsResponse): Buffer =>
-      Buffer.from(RecordGreetingsResponse.encode(value).finish()),
+      RecordGreetingsResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): RecordGreetingsResponse => RecordGreetingsResponse.decode(value),
   },
   /** ChatGreetings answers every name it receives with a greeting as soon as it arrives. */
@@ -906,10 +906,10 @@ export const GreeterServiceService = {
     path: "/lattice.greeter.v1.GreeterService/ChatGreetings" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ChatGreetingsRequest): Buffer => Buffer.from(ChatGreetingsRequest.encode(value).finish()),
+    requestSerialize: (value: ChatGreetingsRequest): Buffer => ChatGreetingsRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): ChatGreetingsRequest => ChatGreetingsRequest.decode(value),
     responseSerialize: (value: ChatGreetingsResponse): Buffer =>
-      Buffer.from(ChatGreetingsResponse.encode(value).finish()),
+      ChatGreetingsResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): ChatGreetingsResponse => ChatGreetingsResponse.decode(value),
   },
 } as const;

@@ -5,7 +5,7 @@
 // source: lattice/order/v1/events.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import { Order } from "./order.js";
 
 export const protobufPackage = "lattice.order.v1";

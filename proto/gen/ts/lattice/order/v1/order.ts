@@ -5,7 +5,7 @@
 // source: lattice/order/v1/order.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -1224,9 +1224,9 @@ export const OrderServiceService = {
     path: "/lattice.order.v1.OrderService/CreateOrder" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CreateOrderRequest): Buffer => Buffer.from(CreateOrderRequest.encode(value).finish()),
+    requestSerialize: (value: CreateOrderRequest): Buffer => CreateOrderRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): CreateOrderRequest => CreateOrderRequest.decode(value),
-    responseSerialize: (value: CreateOrderResponse): Buffer => Buffer.from(CreateOrderResponse.encode(value).finish()),
+    responseSerialize: (value: CreateOrderResponse): Buffer => CreateOrderResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): CreateOrderResponse => CreateOrderResponse.decode(value),
   },
   /** GetOrder returns one order by resource name. */
@@ -1234,9 +1234,9 @@ export const OrderServiceService = {
     path: "/lattice.order.v1.OrderService/GetOrder" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetOrderRequest): Buffer => Buffer.from(GetOrderRequest.encode(value).finish()),
+    requestSerialize: (value: GetOrderRequest): Buffer => GetOrderRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): GetOrderRequest => GetOrderRequest.decode(value),
-    responseSerialize: (value: GetOrderResponse): Buffer => Buffer.from(GetOrderResponse.encode(value).finish()),
+    responseSerialize: (value: GetOrderResponse): Buffer => GetOrderResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): GetOrderResponse => GetOrderResponse.decode(value),
   },
   /** ListOrders pages through one user's orders, oldest first. */
@@ -1244,9 +1244,9 @@ export const OrderServiceService = {
     path: "/lattice.order.v1.OrderService/ListOrders" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListOrdersRequest): Buffer => Buffer.from(ListOrdersRequest.encode(value).finish()),
+    requestSerialize: (value: ListOrdersRequest): Buffer => ListOrdersRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): ListOrdersRequest => ListOrdersRequest.decode(value),
-    responseSerialize: (value: ListOrdersResponse): Buffer => Buffer.from(ListOrdersResponse.encode(value).finish()),
+    responseSerialize: (value: ListOrdersResponse): Buffer => ListOrdersResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): ListOrdersResponse => ListOrdersResponse.decode(value),
   },
   /** CancelOrder cancels an order that is not paid yet; a paid order is FAILED_PRECONDITION. */
@@ -1254,9 +1254,9 @@ export const OrderServiceService = {
     path: "/lattice.order.v1.OrderService/CancelOrder" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CancelOrderRequest): Buffer => Buffer.from(CancelOrderRequest.encode(value).finish()),
+    requestSerialize: (value: CancelOrderRequest): Buffer => CancelOrderRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): CancelOrderRequest => CancelOrderRequest.decode(value),
-    responseSerialize: (value: CancelOrderResponse): Buffer => Buffer.from(CancelOrderResponse.encode(value).finish()),
+    responseSerialize: (value: CancelOrderResponse): Buffer => CancelOrderResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): CancelOrderResponse => CancelOrderResponse.decode(value),
   },
   /** WatchOrder sends the order now, then again on every change, until a terminal state or the client leaves. */
@@ -1264,9 +1264,9 @@ export const OrderServiceService = {
     path: "/lattice.order.v1.OrderService/WatchOrder" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: WatchOrderRequest): Buffer => Buffer.from(WatchOrderRequest.encode(value).finish()),
+    requestSerialize: (value: WatchOrderRequest): Buffer => WatchOrderRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): WatchOrderRequest => WatchOrderRequest.decode(value),
-    responseSerialize: (value: WatchOrderResponse): Buffer => Buffer.from(WatchOrderResponse.encode(value).finish()),
+    responseSerialize: (value: WatchOrderResponse): Buffer => WatchOrderResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): WatchOrderResponse => WatchOrderResponse.decode(value),
   },
 } as const;

@@ -5,7 +5,7 @@
 // source: lattice/payment/v1/events.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import { Payment } from "./payment.js";
 
 export const protobufPackage = "lattice.payment.v1";

@@ -5,7 +5,7 @@
 // source: lattice/payment/v1/payment.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -890,9 +890,9 @@ export const PaymentServiceService = {
     path: "/lattice.payment.v1.PaymentService/Charge" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ChargeRequest): Buffer => Buffer.from(ChargeRequest.encode(value).finish()),
+    requestSerialize: (value: ChargeRequest): Buffer => ChargeRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): ChargeRequest => ChargeRequest.decode(value),
-    responseSerialize: (value: ChargeResponse): Buffer => Buffer.from(ChargeResponse.encode(value).finish()),
+    responseSerialize: (value: ChargeResponse): Buffer => ChargeResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): ChargeResponse => ChargeResponse.decode(value),
   },
   /** GetPayment returns one payment by resource name. */
@@ -900,9 +900,9 @@ export const PaymentServiceService = {
     path: "/lattice.payment.v1.PaymentService/GetPayment" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetPaymentRequest): Buffer => Buffer.from(GetPaymentRequest.encode(value).finish()),
+    requestSerialize: (value: GetPaymentRequest): Buffer => GetPaymentRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): GetPaymentRequest => GetPaymentRequest.decode(value),
-    responseSerialize: (value: GetPaymentResponse): Buffer => Buffer.from(GetPaymentResponse.encode(value).finish()),
+    responseSerialize: (value: GetPaymentResponse): Buffer => GetPaymentResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): GetPaymentResponse => GetPaymentResponse.decode(value),
   },
   /** Refund gives back the whole amount of a SUCCEEDED payment; refunding twice is a no-op. */
@@ -910,9 +910,9 @@ export const PaymentServiceService = {
     path: "/lattice.payment.v1.PaymentService/Refund" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RefundRequest): Buffer => Buffer.from(RefundRequest.encode(value).finish()),
+    requestSerialize: (value: RefundRequest): Buffer => RefundRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): RefundRequest => RefundRequest.decode(value),
-    responseSerialize: (value: RefundResponse): Buffer => Buffer.from(RefundResponse.encode(value).finish()),
+    responseSerialize: (value: RefundResponse): Buffer => RefundResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): RefundResponse => RefundResponse.decode(value),
   },
 } as const;

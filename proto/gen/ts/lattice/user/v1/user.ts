@@ -5,7 +5,7 @@
 // source: lattice/user/v1/user.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@lattice/proto/runtime/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -1009,9 +1009,9 @@ export const UserServiceService = {
     path: "/lattice.user.v1.UserService/CreateUser" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CreateUserRequest): Buffer => Buffer.from(CreateUserRequest.encode(value).finish()),
+    requestSerialize: (value: CreateUserRequest): Buffer => CreateUserRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): CreateUserRequest => CreateUserRequest.decode(value),
-    responseSerialize: (value: CreateUserResponse): Buffer => Buffer.from(CreateUserResponse.encode(value).finish()),
+    responseSerialize: (value: CreateUserResponse): Buffer => CreateUserResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): CreateUserResponse => CreateUserResponse.decode(value),
   },
   /** GetUser returns one user by resource name. */
@@ -1019,9 +1019,9 @@ export const UserServiceService = {
     path: "/lattice.user.v1.UserService/GetUser" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetUserRequest): Buffer => Buffer.from(GetUserRequest.encode(value).finish()),
+    requestSerialize: (value: GetUserRequest): Buffer => GetUserRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): GetUserRequest => GetUserRequest.decode(value),
-    responseSerialize: (value: GetUserResponse): Buffer => Buffer.from(GetUserResponse.encode(value).finish()),
+    responseSerialize: (value: GetUserResponse): Buffer => GetUserResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): GetUserResponse => GetUserResponse.decode(value),
   },
   /** ListUsers pages through users, oldest first. */
@@ -1029,9 +1029,9 @@ export const UserServiceService = {
     path: "/lattice.user.v1.UserService/ListUsers" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListUsersRequest): Buffer => Buffer.from(ListUsersRequest.encode(value).finish()),
+    requestSerialize: (value: ListUsersRequest): Buffer => ListUsersRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): ListUsersRequest => ListUsersRequest.decode(value),
-    responseSerialize: (value: ListUsersResponse): Buffer => Buffer.from(ListUsersResponse.encode(value).finish()),
+    responseSerialize: (value: ListUsersResponse): Buffer => ListUsersResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): ListUsersResponse => ListUsersResponse.decode(value),
   },
   /** UpdateUser changes the fields named in update_mask. */
@@ -1039,9 +1039,9 @@ export const UserServiceService = {
     path: "/lattice.user.v1.UserService/UpdateUser" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: UpdateUserRequest): Buffer => Buffer.from(UpdateUserRequest.encode(value).finish()),
+    requestSerialize: (value: UpdateUserRequest): Buffer => UpdateUserRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): UpdateUserRequest => UpdateUserRequest.decode(value),
-    responseSerialize: (value: UpdateUserResponse): Buffer => Buffer.from(UpdateUserResponse.encode(value).finish()),
+    responseSerialize: (value: UpdateUserResponse): Buffer => UpdateUserResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): UpdateUserResponse => UpdateUserResponse.decode(value),
   },
   /** DeleteUser removes a user. */
@@ -1049,9 +1049,9 @@ export const UserServiceService = {
     path: "/lattice.user.v1.UserService/DeleteUser" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DeleteUserRequest): Buffer => Buffer.from(DeleteUserRequest.encode(value).finish()),
+    requestSerialize: (value: DeleteUserRequest): Buffer => DeleteUserRequest.encode(value).finish(),
     requestDeserialize: (value: Buffer): DeleteUserRequest => DeleteUserRequest.decode(value),
-    responseSerialize: (value: DeleteUserResponse): Buffer => Buffer.from(DeleteUserResponse.encode(value).finish()),
+    responseSerialize: (value: DeleteUserResponse): Buffer => DeleteUserResponse.encode(value).finish(),
     responseDeserialize: (value: Buffer): DeleteUserResponse => DeleteUserResponse.decode(value),
   },
 } as const;
