@@ -48,6 +48,14 @@ export const baseConfigSchema = z.object({
    * over every pod without a mesh.
    */
   GRPC_LB_POLICY: z.enum(["pick_first", "round_robin"]).default("pick_first"),
+  /**
+   * A service with a database asks it `SELECT 1` this often once started; DATABASE_CHECK_FAILURES failed checks in
+   * a row (each at most DATABASE_CHECK_TIMEOUT_MS) turn readiness NOT_SERVING until one succeeds. Liveness is not
+   * affected. 0 turns the check off.
+   */
+  DATABASE_CHECK_INTERVAL_MS: millis(2_000),
+  DATABASE_CHECK_TIMEOUT_MS: millis(1_000),
+  DATABASE_CHECK_FAILURES: z.coerce.number().int().min(1).default(2),
   GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce
     .number()
     .int()

@@ -140,6 +140,7 @@ export { probeHealth, ProbeExit, type ProbeExitCode, type ProbeOptions, type Pro
 export { createPool, inTransaction, isPgError, PgError, type Pool, type PoolClient } from "./db/pool.js";
 export { migrate, type MigrateOptions } from "./db/migrate.js";
 export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
+export { watchDatabase, type DependencySink, type WatchDatabaseOptions } from "./db/watch-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
 export { jetStreamPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
 export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";

@@ -83,6 +83,9 @@ export class LatticeServer {
   private readonly serviceNames: string[] = [];
   private address: string | undefined;
   private stopping: Promise<void> | undefined;
+  private serving = false;
+  private shuttingDown = false;
+  private readonly unreachable = new Set<string>();
 
   constructor(options: LatticeServerOptions) {
     this.config = options.config;
@@ -173,7 +176,30 @@ export class LatticeServer {
 
   /** Reports every service SERVING: call once dependencies are reachable and the service can take traffic. */
   markServing(): void {
-    this.health.setAll(ServingStatus.SERVING);
+    this.serving = true;
+    this.updateReadiness();
+  }
+
+  /**
+   * A dependency the service cannot work without (its database) stopped answering: readiness and every service
+   * turn NOT_SERVING until dependencyUp(name), so the pod leaves its Services' endpoints. Liveness stays SERVING.
+   */
+  dependencyDown(name: string, reason: string): void {
+    if (this.unreachable.has(name)) return;
+    this.unreachable.add(name);
+    this.logger.warn({ dependency: name, reason }, `${name} unreachable: not ready`);
+    this.updateReadiness();
+  }
+
+  dependencyUp(name: string): void {
+    if (!this.unreachable.delete(name)) return;
+    this.logger.info({ dependency: name }, `${name} reachable again`);
+    this.updateReadiness();
+  }
+
+  private updateReadiness(): void {
+    if (!this.serving || this.shuttingDown) return;
+    this.health.setAll(this.unreachable.size === 0 ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
   }
 
   /**
@@ -192,6 +218,7 @@ export class LatticeServer {
 
   private async stop(): Promise<void> {
     const { SHUTDOWN_DRAIN_MS: drainMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = this.config;
+    this.shuttingDown = true;
     this.health.setAll(ServingStatus.NOT_SERVING);
     this.logger.info({ drain_ms: drainMs }, "shutting down: not serving, draining");
     await sleep(drainMs);

@@ -4,6 +4,7 @@ import { createClient } from "../client/create-client.js";
 import { ClientMetrics } from "../metrics/client-metrics.js";
 import type { BaseConfig } from "../config.js";
 import { openDatabase } from "../db/open-database.js";
+import { watchDatabase } from "../db/watch-database.js";
 import { peerAddressVariable, streamSubjects } from "../declaration/service-declaration.js";
 import type { Logger } from "../logger.js";
 import { startEventConsumer } from "../outbox/consume.js";
@@ -86,6 +87,13 @@ export function setupContext<C extends BaseConfig>(
         const schema = setting("DATABASE_SCHEMA") ?? declared.schema;
         const pool = await openDatabase({ url, schema, migrations: join(declaration.directory, "migrations"), logger });
         releases.add(() => pool.end());
+        releases.add(
+          watchDatabase(pool, server, {
+            intervalMs: config.DATABASE_CHECK_INTERVAL_MS,
+            timeoutMs: config.DATABASE_CHECK_TIMEOUT_MS,
+            failures: config.DATABASE_CHECK_FAILURES,
+          }),
+        );
         return { pool, schema, url };
       })();
       return database;
