@@ -39,13 +39,13 @@ export function watchDatabase(pool: Pool, sink: DependencySink, options: WatchDa
         }),
       ]);
       failed = 0;
-      if (down && !stopped) {
+      if (down) {
         down = false;
         sink.dependencyUp("database");
       }
     } catch (error) {
       failed += 1;
-      if (!down && !stopped && failed >= options.failures) {
+      if (!down && failed >= options.failures) {
         down = true;
         sink.dependencyDown("database", error instanceof Error ? error.message : String(error));
       }
