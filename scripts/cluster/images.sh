@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Makes the cluster's own images when missing and copies images from podman's storage into the test cluster's
+# containerd (namespace k8s.io), where the kubelet finds them without pulling:
+#   scripts/cluster/images.sh DIR IMAGE...
+# The cluster's own images (the pause sandbox, CoreDNS, the xDS server, metrics-server) are the node base image
+# (scripts/containers/base.sh) plus one binary; a service image (localhost/lattice/<svc>:<tag>) must have been built
+# by scripts/containers/build.sh.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+[ $# -ge 1 ] || die "usage: images.sh DIR IMAGE..."
+dir="$1"
+shift
+source "$cluster_root/scripts/containers/env.sh"
+command -v podman >/dev/null || die "podman is missing: run scripts/containers/tools.sh first"
+podman image exists "$NODE_IMAGE" || die "the base image $NODE_IMAGE is missing: run scripts/containers/base.sh"
+
+# own IMAGE BINARY ENTRYPOINT...: the base image with one binary (or none) and an entrypoint.
+own() {
+  local image="$1" binary="$2"
+  shift 2
+  podman image exists "$image" && return 0
+  local context
+  context="$(mktemp -d "${TMPDIR:-/tmp}/lattice-image.XXXXXX")"
+  {
+    echo "FROM $NODE_IMAGE"
+    if [ -n "$binary" ]; then
+      cp "$binary" "$context/$(basename "$binary")"
+      echo "COPY $(basename "$binary") /usr/local/bin/$(basename "$binary")"
+    fi
+    local entrypoint
+    entrypoint="$(printf '"%s", ' "$@")"
+    echo "ENTRYPOINT [${entrypoint%, }]"
+    echo 'CMD []'
+  } >"$context/Containerfile"
+  podman build --quiet --pull=never --tag "$image" "$context" >/dev/null || { rm -rf "$context"; die "could not build $image"; }
+  rm -rf "$context"
+  log "built $image"
+}
+
+socket="$dir/containerd/containerd.sock"
+for image in "$@"; do
+  case "$image" in
+    "$sandbox_image") own "$image" "" /bin/sleep infinity ;;
+    "$coredns_image") own "$image" "$cluster_bin/coredns" /usr/local/bin/coredns ;;
+    localhost/lattice-cluster/metrics-server:*) own "$image" "$cluster_bin/metrics-server" /usr/local/bin/metrics-server ;;
+    localhost/lattice-cluster/lattice-xds:*) own "$image" "$LATTICE_XDS_SERVER" /usr/local/bin/lattice-xds ;;
+    *) podman image exists "$image" || die "image $image is missing: build it with scripts/containers/build.sh" ;;
+  esac
+  podman save --quiet --format docker-archive "$image" |
+    ctr --address "$socket" -n k8s.io images import - >/dev/null ||
+    die "could not import $image into containerd"
+done
+log "imported ${#@} images into containerd"
