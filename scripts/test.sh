@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/tests.sh"
+source "$(dirname "$0")/lib/services.sh"
 cd "$root"
 use_pinned_node
 ensure_node_modules
@@ -118,6 +119,38 @@ export TEST_DATABASE_URL TEST_NATS_URL TEST_EMBEDDED_DATABASE_URL
 echo "PostgreSQL server: $TEST_DATABASE_URL"
 echo "embedded PostgreSQL: $TEST_EMBEDDED_DATABASE_URL"
 echo "NATS: $TEST_NATS_URL"
+
+step "test cluster (single-node Kubernetes built from Go modules: scripts/cluster)"
+# Debian's containerd, runc, etcd and CNI plugins; Kubernetes, CoreDNS, metrics-server, kube-router and skaffold
+# built once into a cache outside the clone. The cluster lives in a folder of this run and is torn down on exit;
+# the tests in tests/cluster install the chart into it. The service images go in under the chart's default names
+# (localhost/lattice/<service>:<appVersion>) as well, as a `kind load` or `ctr images import` of the README's
+# build would name them.
+bash scripts/cluster/tools.sh
+bash scripts/cluster/build.sh
+cluster_dir="$(mktemp -d -t lattice-cluster.XXXXXX)"
+stop_cluster() {
+  bash scripts/cluster/down.sh "$cluster_dir" || echo "the test cluster's teardown failed: see $cluster_dir" >&2
+}
+trap 'stop_cluster; stop_servers' EXIT
+app_version="$(awk -F'"' '/^appVersion:/ { print $2 }' charts/lattice/Chart.yaml)"
+cluster_images=()
+for service in $(declared_services "$root"); do
+  image="$LATTICE_IMAGE_PREFIX$service:$LATTICE_IMAGE_TAG"
+  cluster_images+=("$image=${LATTICE_IMAGE_PREFIX}$service:$app_version")
+done
+# values/dev.yaml's in-release PostgreSQL and NATS (what skaffold's dev profile deploys) run stand-ins answering to
+# the chart's pinned image names (scripts/cluster/standins/).
+for component in postgresql nats; do
+  pinned="$(awk -v c="$component:" '$0 == c { inside = 1; next } inside && $1 == "image:" { print $2; exit }' charts/lattice/values.yaml)"
+  case "$component" in
+    postgresql) cluster_images+=("localhost/lattice-cluster/postgres:15-standin=$pinned") ;;
+    nats) cluster_images+=("localhost/lattice-cluster/nats:standin=$pinned") ;;
+  esac
+done
+LATTICE_XDS_SERVER="$LATTICE_XDS_SERVER" bash scripts/cluster/up.sh "$cluster_dir" "${cluster_images[@]}" >/dev/null
+# shellcheck source=/dev/null
+source "$cluster_dir/env.sh"
 
 step "tests: unit and integration"
 # Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Makes the cluster's own images when missing and copies images from podman's storage into the test cluster's
 # containerd (namespace k8s.io), where the kubelet finds them without pulling:
-#   scripts/cluster/images.sh DIR IMAGE...
+#   scripts/cluster/images.sh DIR IMAGE[=ALIAS]...
+# With =ALIAS the image is also tagged ALIAS in containerd (e.g. a build tagged :dev under the chart's default tag).
 # The cluster's own images (the pause sandbox, CoreDNS, the xDS server, metrics-server) are the node base image
-# (scripts/containers/base.sh) plus one binary; a service image (localhost/lattice/<svc>:<tag>) must have been built
-# by scripts/containers/build.sh.
+# (scripts/containers/base.sh) plus one binary; so is the NATS stand-in, and the PostgreSQL stand-in is Debian's
+# PostgreSQL with the official image's entrypoint contract (standins/). A service image (localhost/lattice/<svc>:<tag>)
+# must have been built by scripts/containers/build.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || die "usage: images.sh DIR IMAGE..."
@@ -38,16 +40,37 @@ own() {
 }
 
 socket="$dir/containerd/containerd.sock"
-for image in "$@"; do
+for argument in "$@"; do
+  image="${argument%%=*}"
+  alias=""
+  [ "$image" = "$argument" ] || alias="${argument#*=}"
   case "$image" in
     "$sandbox_image") own "$image" "" /bin/sleep infinity ;;
     "$coredns_image") own "$image" "$cluster_bin/coredns" /usr/local/bin/coredns ;;
     localhost/lattice-cluster/metrics-server:*) own "$image" "$cluster_bin/metrics-server" /usr/local/bin/metrics-server ;;
     localhost/lattice-cluster/lattice-xds:*) own "$image" "$LATTICE_XDS_SERVER" /usr/local/bin/lattice-xds ;;
+    "$nats_image")
+      # A stand-in for the official nats image: the machine's nats-server (Debian's package) on the node base.
+      nats="$(command -v nats-server || echo /usr/sbin/nats-server)"
+      [ -x "$nats" ] || apt_install nats-server
+      own "$image" "$nats" /usr/local/bin/nats-server
+      ;;
+    "$postgres_image")
+      if ! podman image exists "$image"; then
+        podman build --quiet --pull=never --build-arg "BASE=$NODE_IMAGE" --tag "$image" \
+          --file "$(dirname "$0")/standins/postgres.Containerfile" "$(dirname "$0")/standins" >/dev/null ||
+          die "could not build $image"
+        log "built $image"
+      fi
+      ;;
     *) podman image exists "$image" || die "image $image is missing: build it with scripts/containers/build.sh" ;;
   esac
   podman save --quiet --format docker-archive "$image" |
     ctr --address "$socket" -n k8s.io images import - >/dev/null ||
     die "could not import $image into containerd"
+  if [ -n "$alias" ]; then
+    ctr --address "$socket" -n k8s.io images rm "$alias" >/dev/null 2>&1 || true
+    ctr --address "$socket" -n k8s.io images tag "$image" "$alias" >/dev/null || die "could not tag $image as $alias"
+  fi
 done
 log "imported ${#@} images into containerd"

@@ -87,3 +87,7 @@ wait_for() {
 # containerd; never pulled.
 sandbox_image="localhost/lattice-cluster/pause:1"
 coredns_image="localhost/lattice-cluster/coredns:$COREDNS_VERSION"
+metrics_server_image="localhost/lattice-cluster/metrics-server:$METRICS_SERVER_VERSION"
+# Stand-ins for the official postgres and nats images of the chart's in-release servers (values/dev.yaml).
+postgres_image="localhost/lattice-cluster/postgres:15-standin"
+nats_image="localhost/lattice-cluster/nats:standin"

@@ -20,7 +20,7 @@ shift
 images=("$@")
 started=$SECONDS
 
-for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns; do
+for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns metrics-server; do
   [ -x "$cluster_bin/$command" ] || die "$cluster_bin/$command is missing: run scripts/cluster/build.sh first"
 done
 for command in containerd ctr runc etcd iptables ip curl; do
@@ -185,8 +185,16 @@ start containerd containerd --config "$dir/containerd/config.toml"
 ctr_() { ctr --address "$dir/containerd/containerd.sock" "$@"; }
 wait_for containerd 60 ctr_ version || fail containerd "containerd did not start"
 
+# The xDS control plane (xds/, built by scripts/xds/build.sh) as an image, when LATTICE_XDS_SERVER names its binary:
+# the tests run it in the cluster for the chart's xds mode. Tagged by the binary's content.
+xds_image=""
+if [ -n "${LATTICE_XDS_SERVER:-}" ]; then
+  [ -x "$LATTICE_XDS_SERVER" ] || die "LATTICE_XDS_SERVER=$LATTICE_XDS_SERVER is not a program"
+  xds_image="localhost/lattice-cluster/lattice-xds:$(sha256sum "$LATTICE_XDS_SERVER" | cut -c1-12)"
+  images+=("$xds_image")
+fi
 # The sandbox (pause) image, CoreDNS and the images the caller named, from podman's storage into containerd's.
-bash "$(dirname "$0")/images.sh" "$dir" "$sandbox_image" "$coredns_image" "${images[@]}"
+bash "$(dirname "$0")/images.sh" "$dir" "$sandbox_image" "$coredns_image" "$metrics_server_image" "${images[@]}"
 
 cat >"$dir/resolv.conf" <<RESOLV
 # The node's resolver for pods with dnsPolicy Default: nothing answers here, so no name leaves the cluster.
@@ -225,6 +233,8 @@ maxOpenFiles: $(ulimit -Hn)
 volumePluginDir: $dir/kubelet/volume-plugins
 podLogsDir: $dir/pod-logs
 makeIPTablesUtilChains: false
+# Pod syncs every 10 s (1 min by default): a renewed certificate Secret reaches the pods' mounts within seconds.
+syncFrequency: 10s
 serializeImagePulls: false
 # Images are imported, never pulled: garbage collection must not remove them, and a shared disk must not evict.
 imageGCHighThresholdPercent: 100
@@ -270,6 +280,13 @@ sed -e "s|@IMAGE@|$coredns_image|g" -e "s|@DNS_IP@|$dns_service_ip|g" -e "s|@DOM
 kubectl_ -n kube-system rollout status deploy/coredns --timeout 120s >/dev/null ||
   { kubectl_ -n kube-system describe pods -l k8s-app=kube-dns >&2; die "CoreDNS did not become ready"; }
 
+# metrics-server: resource metrics for HorizontalPodAutoscalers (the chart's autoscaled value sets need it).
+sed -e "s|@IMAGE@|$metrics_server_image|g" "$(dirname "$0")/manifests/metrics-server.yaml" | kubectl_ apply -f - >/dev/null
+kubectl_ -n kube-system rollout status deploy/metrics-server --timeout 120s >/dev/null ||
+  { kubectl_ -n kube-system describe pods -l k8s-app=metrics-server >&2; die "metrics-server did not become ready"; }
+kubectl_ wait --for condition=Available apiservice/v1beta1.metrics.k8s.io --timeout 60s >/dev/null ||
+  die "the metrics.k8s.io API is not available"
+
 cat >"$dir/env.sh" <<ENV
 export KUBECONFIG='$kc/admin'
 export PATH='$cluster_bin':"\$PATH"
@@ -278,6 +295,7 @@ export LATTICE_KUBECTL='$cluster_bin/kubectl'
 export LATTICE_SKAFFOLD='$cluster_bin/skaffold'
 export LATTICE_CLUSTER_NODE_IP='$node_ip'
 export LATTICE_CLUSTER_CONTAINERD='$dir/containerd/containerd.sock'
+export LATTICE_XDS_IMAGE='$xds_image'
 ENV
 log "cluster up in $((SECONDS - started)) s (Kubernetes $KUBERNETES_VERSION, node $node_name at $node_ip)"
 echo "$dir/env.sh"

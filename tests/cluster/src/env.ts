@@ -11,6 +11,7 @@ export type ClusterVariable =
   | "LATTICE_CLUSTER_NODE_IP"
   | "LATTICE_KUBECTL"
   | "LATTICE_SKAFFOLD"
+  | "LATTICE_XDS_IMAGE"
   | "HELM"
   | "TEST_DATABASE_URL"
   | "TEST_NATS_URL";
