@@ -121,20 +121,22 @@ if grep -qx "chain $guard_chain" "$made"; then
   iptables -F "$guard_chain" 2>/dev/null || true
   iptables -X "$guard_chain" 2>/dev/null || true
 fi
-if [ -f "$dir/chains.before" ]; then
+# kube-proxy makes IPv6 chains too (canaries, a firewall chain), even on a single-stack cluster.
+for family in iptables ip6tables; do
+  [ -f "$dir/chains.before" ] || break
   for table in filter nat mangle; do
-    for chain in $(iptables-save -t "$table" 2>/dev/null | awk '/^:KUBE-/ { print substr($1, 2) }'); do
-      grep -qx ":$chain" "$dir/chains.before" && continue
-      # Remove the rules that jump to it, then the chain.
-      iptables-save -t "$table" | awk -v c="$chain" '$1 == "-A" && $0 ~ ("-j " c "( |$)") { $1 = "-D"; print }' |
-        while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null || true; done
-      iptables -t "$table" -F "$chain" 2>/dev/null || true
+    for chain in $("$family-save" -t "$table" 2>/dev/null | awk '/^:KUBE-/ { print substr($1, 2) }'); do
+      grep -qx "$family :$chain" "$dir/chains.before" && continue
+      # Remove the rules that jump to it, then its own rules; the chain itself once nothing refers to it.
+      "$family-save" -t "$table" | awk -v c="$chain" '$1 == "-A" && $0 ~ ("-j " c "( |$)") { $1 = "-D"; print }' |
+        while read -r rule; do eval "$family -t $table $rule" 2>/dev/null || true; done
+      "$family" -t "$table" -F "$chain" 2>/dev/null || true
     done
-    for chain in $(iptables-save -t "$table" 2>/dev/null | awk '/^:KUBE-/ { print substr($1, 2) }'); do
-      grep -qx ":$chain" "$dir/chains.before" || iptables -t "$table" -X "$chain" 2>/dev/null || true
+    for chain in $("$family-save" -t "$table" 2>/dev/null | awk '/^:KUBE-/ { print substr($1, 2) }'); do
+      grep -qx "$family :$chain" "$dir/chains.before" || "$family" -t "$table" -X "$chain" 2>/dev/null || true
     done
   done
-fi
+done
 
 # 9. Sysctls back to what they were, folders up.sh made.
 while read -r kind name value; do

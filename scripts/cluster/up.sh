@@ -54,7 +54,9 @@ fail() {
 
 # What was there before, so the teardown removes only what the cluster added.
 ip netns list 2>/dev/null | awk '{ print $1 }' >"$dir/netns.before"
-iptables-save 2>/dev/null | awk '/^:KUBE-/ { print $1 }' | sort -u >"$dir/chains.before"
+for family in iptables ip6tables; do
+  "$family-save" 2>/dev/null | awk -v f="$family" '/^:KUBE-/ { print f " " $1 }'
+done | sort -u >"$dir/chains.before"
 [ -d /run/containerd ] || note "dir /run/containerd"
 [ -d /var/lib/cni ] || note "dir /var/lib/cni"
 [ -d /var/log/containers ] || note "dir /var/log/containers"

@@ -7,7 +7,7 @@ import { kubectl, kubectlOk } from "./kube.js";
 import { TcpRelay } from "./relay.js";
 import { run, type RunResult } from "./run.js";
 
-export const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+export const repositoryRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 export const chartDir = join(repositoryRoot, "charts", "lattice");
 /** The value set made for the test cluster (tests/cluster/values/cluster.yaml). */
 export const clusterValues = join(repositoryRoot, "tests", "cluster", "values", "cluster.yaml");

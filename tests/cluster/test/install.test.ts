@@ -126,7 +126,8 @@ describe("helm install of charts/lattice into the cluster", () => {
       /kubectl get --raw/,
       "the default policy blocks the proxy, NOTES must not offer it",
     );
-    assert.match(offline.stdout, /networkPolicy\.probeSources/);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.match(offline.stdout, /networkPolicy\.probeSources/, offline.stderr);
     assert.match(offline.stdout, /NATS_URL is optional/);
   });
 
@@ -137,10 +138,16 @@ describe("helm install of charts/lattice into the cluster", () => {
     const logs = await helm(["test", release.name, "-n", release.namespace, "--logs", "--timeout", "120s"]);
     assert.equal(logs.code, 0, `helm test --logs exited ${logs.code}:\n${logs.stdout}${logs.stderr}`);
     assert.match(logs.stdout, /POD LOGS: lattice-test-health/);
+    for (const service of services) assert.match(logs.stdout, new RegExp(`^${service}:8091 readiness SERVING$`, "m"));
   });
 
   test("a CreateOrder through order's node port on the node address reaches user and payment by DNS and ends PAID", async () => {
-    const config = await getJson<{ data: Record<string, string> }>(["configmap", "order", "-n", release.namespace]);
+    const config = await getJson<{ data: Record<string, string> }>([
+      "configmap",
+      "order-config",
+      "-n",
+      release.namespace,
+    ]);
     assert.equal(config.data.USER_SERVICE_ADDRESS, `dns:///user-headless.${release.namespace}.svc.cluster.local:50051`);
     assert.equal(
       config.data.PAYMENT_SERVICE_ADDRESS,
@@ -215,7 +222,7 @@ describe("helm install of charts/lattice into the cluster", () => {
         t.diagnostic(`${original} → exit ${result.code}`);
         assert.equal(result.code, 0, `${command} exited ${result.code}:\n${result.stdout}${result.stderr}`);
         if (command.startsWith("curl -i")) assert.match(result.stdout, /^HTTP\/1\.1 200/, command);
-        if (command.includes("get --raw")) assert.match(result.stdout, /ok|SERVING|ready/i, command);
+        if (command.includes("get --raw")) assert.equal(result.stdout, "ok\n", command);
       }
     } finally {
       for (const child of background) child.kill("SIGTERM");

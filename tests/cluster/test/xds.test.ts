@@ -106,7 +106,12 @@ after(async () => {
 
 describe("loadBalancing.mode xds against the repository's xDS server in the cluster", () => {
   test("order reaches user and payment through xds:/// targets served by the control plane, and follows it", async (t) => {
-    const config = await getJson<{ data: Record<string, string> }>(["configmap", "order", "-n", release.namespace]);
+    const config = await getJson<{ data: Record<string, string> }>([
+      "configmap",
+      "order-config",
+      "-n",
+      release.namespace,
+    ]);
     assert.equal(config.data.USER_SERVICE_ADDRESS, "xds:///user");
     assert.equal(config.data.PAYMENT_SERVICE_ADDRESS, "xds:///payment");
     const bootstrap = await getJson<{ data: Record<string, string> }>([
