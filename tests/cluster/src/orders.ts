@@ -56,6 +56,7 @@ export function driveOrders(
   const caller = async () => {
     while (!stopping && Date.now() - started < maxMs) {
       const at = performance.now();
+      const failedBefore = Object.values(failures).reduce((sum, count) => sum + count, 0);
       try {
         const { order } = await orders.createOrder({
           user,
@@ -71,6 +72,10 @@ export function driveOrders(
         failures[key] = (failures[key] ?? 0) + 1;
       }
       latencies.push(performance.now() - at);
+      // A failed call is counted; the caller then pauses a moment instead of spinning on an error that comes back
+      // at once (a refused connection), which would starve everything else in this process.
+      const failedNow = Object.values(failures).reduce((sum, count) => sum + count, 0) > failedBefore;
+      if (failedNow && performance.now() - at < 20) await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
   const running = Array.from({ length: callers }, () => caller());

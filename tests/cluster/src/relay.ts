@@ -1,59 +1,59 @@
+import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+
+interface Answer {
+  readonly done?: string;
+  readonly port?: number;
+  readonly error?: string;
+}
 
 /**
  * A TCP relay from an address pods can reach (the node address) to a server that listens on loopback only (the
- * test PostgreSQL and NATS servers), so their traffic stays on this machine. cut() drops every connection and stops
- * listening, as a database that went away; restore() listens on the same port again.
+ * test PostgreSQL and NATS servers), so their traffic stays on this machine. It runs in a process of its own
+ * (relay-child.ts). cut() drops every connection and stops listening, as a database that went away; restore()
+ * listens on the same port again.
  */
 export class TcpRelay {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-
   private constructor(
     readonly host: string,
-    private readonly target: { host: string; port: number },
-    public port: number,
+    readonly port: number,
+    private readonly child: ChildProcess,
   ) {}
 
-  static async start(host: string, target: { host: string; port: number }, port = 0): Promise<TcpRelay> {
-    const relay = new TcpRelay(host, target, port);
-    await relay.restore();
-    return relay;
+  static async start(host: string, target: { host: string; port: number }): Promise<TcpRelay> {
+    const child = fork(
+      fileURLToPath(new URL("relay-child.js", import.meta.url)),
+      [host, target.host, String(target.port)],
+      {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      },
+    );
+    const [answer] = (await once(child, "message")) as [Answer];
+    if (answer.error !== undefined || answer.port === undefined)
+      throw new Error(`the relay did not start: ${answer.error}`);
+    return new TcpRelay(host, answer.port, child);
   }
 
-  async restore(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((inbound) => {
-      const outbound = createConnection(this.target);
-      for (const socket of [inbound, outbound]) {
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => {
-          inbound.destroy();
-          outbound.destroy();
-        });
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    server.listen(this.port, this.host);
-    await once(server, "listening");
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("the relay has no TCP address");
-    this.port = address.port;
-    this.server = server;
+  private async ask(message: "cut" | "restore"): Promise<void> {
+    const answered = once(this.child, "message") as Promise<[Answer]>;
+    this.child.send(message);
+    const [answer] = await answered;
+    if (answer.error !== undefined) throw new Error(`relay ${message} failed: ${answer.error}`);
   }
 
-  async cut(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    server.close();
-    await once(server, "close");
+  cut(): Promise<void> {
+    return this.ask("cut");
   }
 
-  close(): Promise<void> {
-    return this.cut();
+  restore(): Promise<void> {
+    return this.ask("restore");
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, "exit");
+    this.child.kill("SIGTERM");
+    await exited;
   }
 }

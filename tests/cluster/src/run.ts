@@ -35,6 +35,8 @@ export function run(file: string, args: readonly string[], options: RunOptions =
       clearTimeout(timer);
       resolve({ code: timedOut ? 124 : (code ?? 1), stdout, stderr });
     });
+    // A program that exits without reading its input closes the pipe: not an error of the run.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

@@ -119,7 +119,7 @@ describe("helm install of charts/lattice into the cluster", () => {
       "--set",
       "postgresql.url=postgres://h/d",
       "-n",
-      release.namespace,
+      `${release.namespace}-notes`,
     ]);
     assert.doesNotMatch(
       offline.stdout,
