@@ -8,6 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# -eq 1 ] || die "usage: build-addon.sh coredns|metrics-server|kube-router|skaffold"
 name="$1"
+version_flags=""
 case "$name" in
   coredns) module=github.com/coredns/coredns version="$COREDNS_VERSION" package=github.com/coredns/coredns ;;
   metrics-server)
@@ -21,10 +22,12 @@ case "$name" in
   skaffold)
     module=github.com/GoogleContainerTools/skaffold/v2 version="$SKAFFOLD_VERSION"
     package=github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
+    # What `skaffold version` prints (its release builds set it the same way).
+    version_flags="-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$version"
     ;;
   *) die "unknown add-on $name" ;;
 esac
-stamp="$module@$version $(go version 2>/dev/null)"
+stamp="$module@$version${version_flags:+ $version_flags} $(go version 2>/dev/null)"
 if built_from "$name" "$stamp"; then
   log "$name $version is built"
   exit 0
@@ -57,10 +60,10 @@ if grep -qE '^replace|^\s+\S+ => ' "$gomod"; then
   (
     cd "$work"
     go get "$package@$version" >"$work/get.log" 2>&1 || { cat "$work/get.log" >&2; exit 1; }
-    CGO_ENABLED=0 go_nice build -trimpath -ldflags "-s -w" -o "$work/$name" "$package"
+    CGO_ENABLED=0 go_nice build -trimpath -ldflags "-s -w $version_flags" -o "$work/$name" "$package"
   )
 else
-  (cd "$work" && CGO_ENABLED=0 GOBIN="$work" go_nice install -trimpath -ldflags "-s -w" "$package@$version")
+  (cd "$work" && CGO_ENABLED=0 GOBIN="$work" go_nice install -trimpath -ldflags "-s -w $version_flags" "$package@$version")
   [ -x "$work/$name" ] || mv "$work/$(basename "$package")" "$work/$name"
 fi
 mv "$work/$name" "$cluster_bin/$name"

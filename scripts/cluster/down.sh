@@ -2,8 +2,8 @@
 # Tears down the test cluster that scripts/cluster/up.sh DIR started, and removes exactly what it made:
 #   scripts/cluster/down.sh DIR
 # In order: the pods are deleted while the kubelet still runs (the CNI plugin removes their veths, network
-# namespaces and addresses, the kubelet unmounts their volumes); then kube-proxy (and its iptables chains), the
-# kubelet, the control plane and etcd; containerd's leftover tasks; containerd. Then the cgroups, network
+# namespaces and addresses, the kubelet unmounts their volumes); then kube-router and kube-proxy (and their iptables
+# chains and ipsets), the kubelet, the control plane and etcd; containerd's leftover tasks; containerd. Then the cgroups, network
 # namespaces, links, mounts, iptables chains and sysctls up.sh recorded or added, and DIR itself. Every daemon is
 # stopped by the PID up.sh wrote. Safe to run after a half-done up.sh, and twice.
 set -euo pipefail
@@ -51,7 +51,8 @@ if alive kubelet && alive kube-apiserver; then
     sleep 1
   done
 fi
-# 2. kube-proxy and its rules.
+# 2. The policy controller, kube-proxy and its rules.
+stop kube-router
 stop kube-proxy
 if [ -x "$cluster_bin/kube-proxy" ] && grep -q '^kube-proxy ' "$pids"; then
   "$cluster_bin/kube-proxy" --cleanup --v 0 >/dev/null 2>&1 || true
@@ -137,6 +138,13 @@ for family in iptables ip6tables; do
     done
   done
 done
+
+# ipsets the policy controller made (after the rules that used them are gone).
+if [ -f "$dir/ipsets.before" ]; then
+  for set in $(ipset list -n 2>/dev/null); do
+    grep -qx "$set" "$dir/ipsets.before" || ipset destroy "$set" 2>/dev/null || true
+  done
+fi
 
 # 9. Sysctls back to what they were, folders up.sh made.
 while read -r kind name value; do

@@ -3,7 +3,7 @@
 #   scripts/cluster/up.sh DIR [IMAGE...]   prints the path of DIR/env.sh (KUBECONFIG, PATH, …) on success
 # IMAGEs (e.g. localhost/lattice/order:dev) are copied from podman's storage into the cluster's containerd.
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd (runc, CNI bridge), kubelet, kube-proxy
-# (iptables) and CoreDNS as a Deployment. Every daemon runs in a session of its own, its PID in DIR/pids; every
+# (iptables), kube-router's network policy controller, and CoreDNS and metrics-server as Deployments. Every daemon runs in a session of its own, its PID in DIR/pids; every
 # link, sysctl and iptables chain made is written to DIR/made so that scripts/cluster/down.sh DIR removes exactly
 # that, also after a failure half way (run it on EXIT).
 # The cluster talks only to this machine: the node address sits on an empty bridge made here, pods on a CNI
@@ -20,7 +20,8 @@ shift
 images=("$@")
 started=$SECONDS
 
-for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns metrics-server; do
+for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns metrics-server \
+  kube-router; do
   [ -x "$cluster_bin/$command" ] || die "$cluster_bin/$command is missing: run scripts/cluster/build.sh first"
 done
 for command in containerd ctr runc etcd iptables ip curl; do
@@ -57,6 +58,7 @@ ip netns list 2>/dev/null | awk '{ print $1 }' >"$dir/netns.before"
 for family in iptables ip6tables; do
   "$family-save" 2>/dev/null | awk -v f="$family" '/^:KUBE-/ { print f " " $1 }'
 done | sort -u >"$dir/chains.before"
+ipset list -n 2>/dev/null | sort -u >"$dir/ipsets.before"
 [ -d /run/containerd ] || note "dir /run/containerd"
 [ -d /var/lib/cni ] || note "dir /var/lib/cni"
 [ -d /var/log/containers ] || note "dir /var/log/containers"
@@ -276,6 +278,14 @@ PROXY
 start kube-proxy "$cluster_bin/kube-proxy" --config "$dir/kube-proxy.yaml"
 wait_for kube-proxy 60 curl -fsS "http://$local_ip:10256/healthz" || fail kube-proxy "kube-proxy did not become healthy"
 
+# NetworkPolicy: the bridge CNI enforces none, so kube-router runs as the node's policy controller alone (no routing,
+# no service proxy, no CNI of its own): iptables chains and ipsets that admit exactly what the policies allow.
+start kube-router "$cluster_bin/kube-router" --kubeconfig "$kc/admin" --hostname-override "$node_name" \
+  --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false --enable-ipv6=false \
+  --health-port 0 --metrics-port 0 --v 1
+policy_chain() { iptables -S KUBE-ROUTER-FORWARD >/dev/null 2>&1 && running kube-router; }
+wait_for "kube-router's policy controller" 60 policy_chain || fail kube-router "kube-router did not set up its chains"
+
 # CoreDNS: cluster names only.
 sed -e "s|@IMAGE@|$coredns_image|g" -e "s|@DNS_IP@|$dns_service_ip|g" -e "s|@DOMAIN@|$cluster_domain|g" \
   "$(dirname "$0")/manifests/coredns.yaml" | kubectl_ apply -f - >/dev/null
@@ -298,6 +308,7 @@ export LATTICE_SKAFFOLD='$cluster_bin/skaffold'
 export LATTICE_CLUSTER_NODE_IP='$node_ip'
 export LATTICE_CLUSTER_CONTAINERD='$dir/containerd/containerd.sock'
 export LATTICE_XDS_IMAGE='$xds_image'
+export LATTICE_CLUSTER_NETWORK_POLICY='kube-router'
 ENV
 log "cluster up in $((SECONDS - started)) s (Kubernetes $KUBERNETES_VERSION, node $node_name at $node_ip)"
 echo "$dir/env.sh"

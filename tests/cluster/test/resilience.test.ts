@@ -82,8 +82,14 @@ describe("readiness and rollouts on the cluster", () => {
       15_000,
     );
     t.diagnostic(`Ready again ${Date.now() - back} ms after the database came back`);
-    const { user: again } = await shop.users.getUser({ name: user });
-    assert.equal(again?.name, user);
+    // Served again (a channel that met the refusals retries after its backoff, hence the wait).
+    const again = await until(
+      "GetUser to answer again",
+      async () => (await shop.users.getUser({ name: user })).user,
+      60_000,
+      1_000,
+    );
+    assert.equal(again.name, user);
   });
 
   test("helm upgrade rolling payment (two replicas) under CreateOrder load: no failed call, preStop and drain honoured", async (t) => {

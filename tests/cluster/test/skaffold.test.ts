@@ -58,8 +58,6 @@ describe("skaffold against the cluster", () => {
       "--kube-context",
       "lattice",
       ...images,
-      "--digest-source",
-      "tag",
       "--status-check=true",
       "--update-check=false",
       "--interactive=false",
