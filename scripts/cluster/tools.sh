@@ -23,15 +23,11 @@ if [ "${#needed[@]}" -gt 0 ]; then
   log "installing ${needed[*]}"
   # Without systemd the packages' services are not started; a policy-rc.d makes sure of it where there is one.
   policy=/usr/sbin/policy-rc.d
-  made_policy=false
   if [ ! -e "$policy" ]; then
+    trap 'as_root rm -f "$policy"' EXIT
     as_root sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 0755 $policy"
-    made_policy=true
   fi
-  status=0
-  apt_install "${needed[@]}" || status=$?
-  if $made_policy; then as_root rm -f "$policy"; fi
-  [ "$status" -eq 0 ] || exit "$status"
+  apt_install "${needed[@]}"
 fi
 for command in containerd ctr runc etcd iptables conntrack ipset ip curl; do
   command -v "$command" >/dev/null || die "$command is missing after installing the packages"
