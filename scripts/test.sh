@@ -16,10 +16,11 @@ npx prettier --check .
 step "contracts: buf lint, generated code up to date"
 bash scripts/generate.sh
 if git rev-parse --git-dir >/dev/null 2>&1; then
-  if [ -n "$(git status --porcelain -- proto)" ]; then
-    git status --short -- proto
-    git diff --stat -- proto
-    echo "proto/gen differs from what the protos produce: run 'npm run generate' and commit the result" >&2
+  generated=(proto charts/lattice/files)
+  if [ -n "$(git status --porcelain -- "${generated[@]}")" ]; then
+    git status --short -- "${generated[@]}"
+    git diff --stat -- "${generated[@]}"
+    echo "proto/gen or charts/lattice/files differ from what the protos produce: run 'npm run generate' and commit the result" >&2
     exit 1
   fi
   if git rev-parse --verify --quiet 'HEAD~1:proto/buf.yaml' >/dev/null; then

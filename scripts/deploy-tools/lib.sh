@@ -14,8 +14,12 @@ KUBECONFORM_VERSION="v0.8.0"
 KIND_VERSION="v0.33.0"
 PROMETHEUS_OPERATOR_VERSION="v0.85.0"
 CERT_MANAGER_VERSION="v1.21.2"
+# The Gateway API release k8s/linkerd/README.md installs (its GRPCRoute carries the chart's Linkerd route policy).
+GATEWAY_API_VERSION="v1.4.0"
 SKAFFOLD_VERSION="v2.16.1"
 PYYAML_VERSION="6.0.3"
+# promtool, from Debian bookworm's prometheus package (see promtool.sh for why not the Go module).
+PROMETHEUS_DEB_VERSION="2.42.0+ds-5+deb12u1"
 
 log() { printf '  %s\n' "$*" >&2; }
 die() { printf 'deploy-tools: %s\n' "$*" >&2; exit 1; }

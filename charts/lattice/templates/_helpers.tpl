@@ -221,6 +221,12 @@ JWT_CLOCK_SKEW_S: {{ int64 (.clockSkewSeconds | default 30) | quote }}
 {{- if and $v.auth.rateLimits (not (hasKey ($cfg.env | default dict) "RATE_LIMITS")) }}
 RATE_LIMITS: {{ $v.auth.rateLimits | quote }}
 {{- end }}
+{{- with $v.observability.tracing }}{{ if .otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .otlpEndpoint | quote }}
+OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
+OTEL_TRACES_SAMPLER_ARG: {{ toJson .samplerRatio | quote }}
+OTEL_RESOURCE_ATTRIBUTES: {{ printf "k8s.namespace.name=%s,service.namespace=%s" $.root.Release.Namespace $.root.Release.Name | quote }}
+{{- end }}{{ end }}
 {{- range $key, $value := $cfg.env | default dict }}
 {{- /* toJson writes a number as its shortest exact form (0.25, -3, 1000000); toString would write 1e+06. */}}
 {{ $key }}: {{ kindIs "string" $value | ternary $value (toJson $value) | quote }}

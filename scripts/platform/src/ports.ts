@@ -2,20 +2,8 @@ import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LOCAL_HOST } from "./service-env.js";
 
-/** A port nothing listens on at 127.0.0.1 right now (the system picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, LOCAL_HOST, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
-}
+/** A port nothing listens on at 127.0.0.1 right now, drawn below the ephemeral range (see the kit's testing tools). */
+export { freePort } from "@lattice/kit/testing";
 
 /** Whether `port` on 127.0.0.1 can be listened on now. */
 export function portIsFree(port: number): Promise<boolean> {

@@ -39,6 +39,11 @@ export function serviceEnv(
     ADMIN_PORT: String(service.ports.admin),
     HEALTH_PORT: String(service.ports.health),
   };
+  if (service.ports.http !== undefined) {
+    // A service that serves plain HTTP (the gateway): on loopback too.
+    env.HTTP_HOST = LOCAL_HOST;
+    env.HTTP_PORT = String(service.ports.http);
+  }
   if (service.database) {
     if (!servers.databaseUrl) throw new Error(`${service.name} declares a database, but no PostgreSQL is running`);
     env.DATABASE_URL = servers.databaseUrl;

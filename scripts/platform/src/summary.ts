@@ -34,6 +34,9 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
       ),
     ),
   ];
+  for (const service of services)
+    if (service.ports.http !== undefined)
+      lines.push(`  ${service.name} HTTP: http://${LOCAL_HOST}:${service.ports.http}  (REST, gRPC-Web, /openapi.json)`);
   if (servers.databaseUrl || servers.natsUrl || servers.xdsApi) lines.push("");
   if (servers.databaseUrl) lines.push(`  PostgreSQL  ${servers.databaseUrl}  (embedded; one schema per service)`);
   if (servers.natsUrl) lines.push(`  NATS        ${servers.natsUrl}  (JetStream)`);
@@ -42,7 +45,7 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
       `  xDS         ${servers.xdsApi}/v1/config  (callers use xds:///<service>; PUT /v1/services/<name> to change one)`,
     );
   if (servers.certsDir) lines.push("", `  mTLS: every call needs a client certificate from ${servers.certsDir}`);
-  lines.push("", "Try (from this folder):", ...exampleCalls(services, servers.certsDir));
+  lines.push("", "Try (from this folder):", ...restCalls(services), ...exampleCalls(services, servers.certsDir));
   const first = services[0];
   if (first) {
     lines.push(
@@ -52,6 +55,23 @@ export function startedSummary(services: readonly ServiceDeclaration[], servers:
   }
   lines.push("", "Ctrl-C stops everything.");
   return lines.join("\n");
+}
+
+/**
+ * curl lines against each service that serves HTTP (the gateway): a REST call, a stream as Server-Sent Events, and
+ * where its OpenAPI document is.
+ */
+export function restCalls(services: readonly ServiceDeclaration[]): string[] {
+  return services
+    .filter((service) => service.ports.http !== undefined)
+    .flatMap((service) => {
+      const base = `http://${LOCAL_HOST}:${service.ports.http}`;
+      return [
+        `  curl -X POST ${base}/v1/greet -d '{"name":"Ada","language":"LANGUAGE_FRENCH"}'`,
+        `  curl -N -H 'Accept: text/event-stream' '${base}/v1/greetings?name=Ada&count=3&interval=0.5s'`,
+        `  curl ${base}/openapi.json`,
+      ];
+    });
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
  * Greet throughput and latency of two servers measured side by side: by default the greeter with the kit's full
  * chain against a bare grpc-js server running the same handler; with BENCH_COMPARE=auth the greeter against the
- * greeter verifying a bearer token (ES256, JWKS file) on every call — the cost of the auth interceptor. Both servers
+ * greeter verifying a bearer token (ES256, JWKS file) on every call — the cost of the auth interceptor; with
+ * BENCH_COMPARE=tracing the greeter against the greeter with tracing on, every call a span exported over OTLP/HTTP to a
+ * collector stand-in in this process — the cost of tracing (with it off, the first comparison is its cost). Both servers
  * run for the whole benchmark, pinned to CPU 0, with h2load pinned to CPU 1. They are measured in short alternating
  * bursts, so each pair of runs sees the same machine conditions; the report gives medians over rounds and the median
- * of the per-round ratios. Run through `npm run bench` (`npm run bench -- --auth`).
+ * of the per-round ratios. Run through `npm run bench` (`npm run bench -- --auth`, `npm run bench -- --tracing`).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +23,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 50_000);
 const WARMUP = Number(process.env["BENCH_WARMUP"] ?? 50_000);
-const COMPARE = process.env["BENCH_COMPARE"] === "auth" ? "auth" : "chain";
+const COMPARE = (["auth", "tracing"] as const).find((mode) => process.env["BENCH_COMPARE"] === mode) ?? "chain";
 const CONNECTIONS = 16;
 const STREAMS = 32;
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -52,6 +57,18 @@ const kitEnv = (adminPort: number) => ({
 });
 const jwtEnv = { JWT_JWKS_FILE: jwksFile, JWT_ISSUER: "https://issuer.bench", JWT_AUDIENCE: "lattice" };
 
+// The tracing comparison's collector: an OTLP/HTTP endpoint on loopback that reads each export and answers 200, so
+// the traced server pays for every span it makes, batches, encodes and sends (every call is sampled).
+const collector = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+});
+if (COMPARE === "tracing") {
+  collector.listen(0, "127.0.0.1");
+  await once(collector, "listening");
+}
+const collectorUrl = () => `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+
 interface Server {
   readonly main: string;
   readonly env: Readonly<Record<string, string>>;
@@ -63,10 +80,15 @@ const servers: Readonly<Record<string, Server>> =
         kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
         auth: { main: kitMain, env: { ...kitEnv(18062), ...jwtEnv }, port: 50063 },
       }
-    : {
-        bare: { main: fileURLToPath(new URL("./bare-server.js", import.meta.url)), env: {}, port: 50061 },
-        kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
-      };
+    : COMPARE === "tracing"
+      ? {
+          kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
+          otel: { main: kitMain, env: { ...kitEnv(18062), OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl() }, port: 50064 },
+        }
+      : {
+          bare: { main: fileURLToPath(new URL("./bare-server.js", import.meta.url)), env: {}, port: 50061 },
+          kit: { main: kitMain, env: kitEnv(18061), port: 50062 },
+        };
 const [BASE, MEASURED] = Object.keys(servers) as [string, string];
 const headers = COMPARE === "auth" ? [`authorization: Bearer ${token}`] : [];
 
@@ -210,5 +232,6 @@ try {
   console.log(`  extra server CPU per request: ${extra.toFixed(1)} µs`);
 } finally {
   await Promise.all([stop(running[BASE]!), stop(running[MEASURED]!)]);
+  collector.close();
   rmSync(work, { recursive: true, force: true });
 }

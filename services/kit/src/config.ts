@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { securityConfigShape } from "./security/config.js";
+import { tracingConfigShape } from "./telemetry/config.js";
 
 /**
  * Settings every service reads from its environment. Services extend this schema with their own keys; the whole
@@ -48,14 +49,6 @@ export const baseConfigSchema = z.object({
    * over every pod without a mesh.
    */
   GRPC_LB_POLICY: z.enum(["pick_first", "round_robin"]).default("pick_first"),
-  /**
-   * A service with a database asks it `SELECT 1` this often once started; DATABASE_CHECK_FAILURES failed checks in
-   * a row (each at most DATABASE_CHECK_TIMEOUT_MS) turn readiness NOT_SERVING until one succeeds. Liveness is not
-   * affected. 0 turns the check off.
-   */
-  DATABASE_CHECK_INTERVAL_MS: millis(2_000),
-  DATABASE_CHECK_TIMEOUT_MS: millis(1_000),
-  DATABASE_CHECK_FAILURES: z.coerce.number().int().min(1).default(2),
   GRPC_MAX_RECEIVE_MESSAGE_BYTES: z.coerce
     .number()
     .int()
@@ -63,6 +56,8 @@ export const baseConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** TLS, bearer tokens, rate limits: all off by default (see securityConfigShape and docs/security.md). */
   ...securityConfigShape,
+  /** Tracing: the standard OTEL_* variables, off unless an exporter or an OTLP endpoint is set (docs/observability.md). */
+  ...tracingConfigShape,
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -137,13 +137,43 @@ export { HealthService } from "./health/health-service.js";
 export { probeHealth, ProbeExit, type ProbeExitCode, type ProbeOptions, type ProbeResult } from "./health/probe.js";
 
 // Data: PostgreSQL, the outbox, events
-export { createPool, inTransaction, isPgError, PgError, type Pool, type PoolClient } from "./db/pool.js";
+export {
+  CLIENT_TIMEOUT_MARGIN_MS,
+  createPool,
+  inTransaction,
+  isPgError,
+  PgError,
+  POOL_DEFAULTS,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+  type PoolStats,
+} from "./db/pool.js";
+export { DATABASE_RETRY_AFTER_MS, isConnectionError } from "./db/connection-errors.js";
+export { PgListener, type ChangeListener, type PgListenerOptions } from "./db/listener.js";
 export { migrate, type MigrateOptions } from "./db/migrate.js";
 export { openDatabase, type OpenDatabaseOptions } from "./db/open-database.js";
-export { watchDatabase, type DependencySink, type WatchDatabaseOptions } from "./db/watch-database.js";
 export { OutboxRelay, type OutboxEvent, type OutboxRelayOptions, type Publish } from "./outbox/relay.js";
-export { jetStreamPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
-export { startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+export { jetStreamPublisher, linkPublisher, type JetStreamPublisher } from "./outbox/jetstream.js";
+export { NatsLink, NATS_LINK_DEFAULTS, type NatsLinkOptions } from "./outbox/nats-link.js";
+export { CONSUMER_DEFAULTS, startEventConsumer, type EventConsumerOptions } from "./outbox/consume.js";
+export { PoisonEventError } from "./outbox/poison-event-error.js";
+export {
+  DEAD_LETTER_MAX_AGE_MS,
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECTS,
+  DeadLetterHeader,
+  type DeadLetterReason,
+} from "./outbox/dead-letters.js";
+export { writeOutboxEvent, type NewOutboxEvent } from "./outbox/write-event.js";
+
+// Tracing (OpenTelemetry, W3C trace context; docs/observability.md)
+export { tracingConfigShape, tracingSettings, type TracingConfig, type TracingSettings } from "./telemetry/config.js";
+export { startTracing, stopTracing, tracingEnabled, TRACER_NAME, type Tracing } from "./telemetry/tracing.js";
+export { clientTracingInterceptor, REQUEST_ID_ATTRIBUTE, serverTracingInterceptor } from "./telemetry/rpc-spans.js";
+export { httpServerSpan, type HttpRequestLike, type HttpServerSpan } from "./telemetry/http-spans.js";
+export { traceLogFields } from "./telemetry/log-fields.js";
+export type { HeaderRecord } from "./telemetry/carriers.js";
 
 // Request fields
 export { resourceName, UUID_PATTERN, type ResourceName, type ResourceNameOptions } from "./names/resource-name.js";

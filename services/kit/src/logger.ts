@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger as PinoLogger, type LevelWithSilent } from "pino";
+import { mergeTraceLogFields, traceLogFields } from "./telemetry/log-fields.js";
 
 export type Logger = PinoLogger;
 export type LogLevel = LevelWithSilent;
@@ -40,7 +41,7 @@ const redactPaths = REDACTED_KEYS.flatMap((key) => {
 
 /**
  * JSON logs with the service name on every line; human-readable only for people at a terminal. Credentials are
- * redacted (REDACTED_KEYS).
+ * redacted (REDACTED_KEYS). While tracing is on, a line logged within a span carries its `trace_id` and `span_id`.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const pretty =
@@ -49,6 +50,8 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level ?? "info",
     base: { service: options.service },
     redact: { paths: redactPaths, censor: "[REDACTED]" },
+    mixin: traceLogFields,
+    mixinMergeStrategy: mergeTraceLogFields,
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } } : {}),
   };
   if (pretty) return pino(settings);

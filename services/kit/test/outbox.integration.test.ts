@@ -17,7 +17,8 @@ async function setup() {
   await pool.query(`CREATE SCHEMA ${schema}`);
   await pool.query(`CREATE TABLE outbox (
     id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz)`);
+    created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
+    seq bigint GENERATED ALWAYS AS IDENTITY, traceparent text, tracestate text)`);
   const subject = `test.${schema}.Happened`;
   const publisher = await jetStreamPublisher(testNatsUrl(), schema.toUpperCase(), [`test.${schema}.>`]);
   cleanup.push(async () => {

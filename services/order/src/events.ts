@@ -1,4 +1,4 @@
-import type { ReceivedEvent } from "@lattice/kit";
+import { PoisonEventError, type ReceivedEvent } from "@lattice/kit";
 import {
   PaymentDeclined,
   PaymentSucceeded,
@@ -13,11 +13,12 @@ export const PAYMENT_DECLINED = `${paymentEvents}.PaymentDeclined`;
 
 /**
  * Settles orders still PENDING (their caller left mid-charge) from the payment service's events; idempotent, so a
- * redelivered event changes nothing. Events for payments not made by the order service are ignored.
+ * redelivered event changes nothing. Events for payments not made by the order service are ignored; events that do
+ * not decode are poison (dead-lettered at once, never retried).
  */
 export function settleFromPayments(orders: Orders): (event: ReceivedEvent) => Promise<void> {
   return async ({ subject, data }) => {
-    const { payment } = subject === PAYMENT_SUCCEEDED ? PaymentSucceeded.decode(data) : PaymentDeclined.decode(data);
+    const { payment } = decode(subject, data);
     // Charges for orders this service did not make (other callers of the payment service use their own ids) are
     // not its business: acknowledged and skipped, never retried.
     if (!payment || orderName.violation(payment.order, "order") || paymentName.violation(payment.name, "name")) return;
@@ -27,4 +28,12 @@ export function settleFromPayments(orders: Orders): (event: ReceivedEvent) => Pr
       subject === PAYMENT_SUCCEEDED,
     );
   };
+}
+
+function decode(subject: string, data: Uint8Array): PaymentSucceeded | PaymentDeclined {
+  try {
+    return subject === PAYMENT_SUCCEEDED ? PaymentSucceeded.decode(data) : PaymentDeclined.decode(data);
+  } catch (error) {
+    throw new PoisonEventError(`${subject} does not decode`, { cause: error });
+  }
 }

@@ -6,7 +6,7 @@ import { GrpcPaymentGateway, GrpcUserDirectory } from "./downstream.js";
 import { settleFromPayments } from "./events.js";
 import { orderHandler } from "./handler.js";
 import { Orders } from "./orders.js";
-import { PgOrderRepository } from "./pg-order-repository.js";
+import { orderChannel, PgOrderRepository } from "./pg-order-repository.js";
 
 /**
  * The order service: checks users and charges through their services, keeps orders in its own schema, publishes
@@ -14,10 +14,9 @@ import { PgOrderRepository } from "./pg-order-repository.js";
  */
 export const orderModule = defineService({
   declaration: serviceDeclaration(import.meta.url),
-  async setup({ server, database, connect, events, onShutdown }) {
-    const { pool, url, schema } = await database();
-    const repository = new PgOrderRepository(pool, url, schema);
-    onShutdown(() => repository.close());
+  async setup({ server, database, connect, events }) {
+    const { pool, schema, listener } = await database();
+    const repository = new PgOrderRepository(pool, schema, listener(orderChannel(schema)));
     const orders = new Orders(
       repository,
       new GrpcUserDirectory(connect(UserServiceService, "user")),

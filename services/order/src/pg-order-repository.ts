@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { EventEmitter, once } from "node:events";
-import pg from "pg";
-import { inTransaction, type Pool, type PoolClient } from "@lattice/kit";
+import { inTransaction, writeOutboxEvent, type ChangeListener, type Pool, type PoolClient } from "@lattice/kit";
 import {
   OrderCancelled,
   OrderCreated,
@@ -47,18 +45,21 @@ const EVENTS: Readonly<Record<OrderState, { subject: string; encode: (order: Ord
   },
 };
 
+/** The channel an order's changes are notified on, in `schema`; each notification's payload is the order id. */
+export function orderChannel(schema: string): string {
+  return `${schema}.${CHANNEL}`;
+}
+
 /**
  * Orders in PostgreSQL. Every change writes its event to the outbox and a NOTIFY in the same transaction; watchers
- * of any replica hear about it through one LISTEN connection per process.
+ * of any replica hear about it through one LISTEN connection per process (`changes`, on orderChannel(schema)),
+ * which reconnects by itself and wakes the watchers when notifications may have been missed.
  */
 export class PgOrderRepository implements OrderRepository {
-  private readonly changes = new EventEmitter().setMaxListeners(0);
-  private listener: Promise<pg.Client> | undefined;
-
   constructor(
     private readonly pool: Pool,
-    private readonly url: string,
     private readonly schema: string,
+    private readonly changes: ChangeListener,
   ) {}
 
   insert(order: Order): Promise<void> {
@@ -109,50 +110,35 @@ export class PgOrderRepository implements OrderRepository {
   }
 
   async *watch(id: string, signal: AbortSignal): AsyncGenerator<Order> {
-    await this.listen();
-    let last: Order | undefined;
-    while (!signal.aborted) {
-      // Subscribe before reading, so a change between the read and the wait is not missed.
-      const next = once(this.changes, id, { signal }).catch(() => undefined);
-      const current = await this.get(id);
-      if (!current) return;
-      if (!last || current.updateTime.getTime() !== last.updateTime.getTime() || current.state !== last.state) {
-        last = current;
-        yield current;
+    // Ends the wait for the next change when the watch ends for any reason, not only when the call is cancelled
+    // (a failed read ends the stream; its wait must not stay registered).
+    const watching = new AbortController();
+    const stop = () => watching.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      let last: Order | undefined;
+      while (!watching.signal.aborted) {
+        // Wait from before the read, so a change between the read and the wait is not missed.
+        const next = this.changes.nextChange(id, watching.signal);
+        const current = await this.get(id);
+        if (!current) return;
+        if (!last || current.updateTime.getTime() !== last.updateTime.getTime() || current.state !== last.state) {
+          last = current;
+          yield current;
+        }
+        if (TERMINAL.has(current.state)) return;
+        await next;
       }
-      if (TERMINAL.has(current.state)) return;
-      await next;
+    } finally {
+      signal.removeEventListener("abort", stop);
+      stop();
     }
-  }
-
-  /** Closes the LISTEN connection (at shutdown). */
-  async close(): Promise<void> {
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) await (await listener).end();
   }
 
   private async changed(client: PoolClient, order: Order): Promise<void> {
     const event = EVENTS[order.state];
-    await client.query(`INSERT INTO outbox (id, subject, payload) VALUES ($1, $2, $3)`, [
-      randomUUID(),
-      event.subject,
-      Buffer.from(event.encode(order)),
-    ]);
-    await client.query(`SELECT pg_notify($1, $2)`, [`${this.schema}.${CHANNEL}`, order.id]);
-  }
-
-  private listen(): Promise<pg.Client> {
-    this.listener ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url });
-      await client.connect();
-      client.on("notification", (message) => {
-        if (message.payload) this.changes.emit(message.payload);
-      });
-      await client.query(`LISTEN "${this.schema}.${CHANNEL}"`);
-      return client;
-    })();
-    return this.listener;
+    await writeOutboxEvent(client, { subject: event.subject, payload: event.encode(order) });
+    await client.query(`SELECT pg_notify($1, $2)`, [orderChannel(this.schema), order.id]);
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { PoisonEventError } from "@lattice/kit";
 import { PaymentDeclined, PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
 import { PaymentState, type Payment } from "@lattice/proto/lattice/payment/v1/payment";
 import { PAYMENT_DECLINED, PAYMENT_SUCCEEDED, settleFromPayments } from "../src/events.js";
@@ -49,6 +50,15 @@ describe("settling orders from payment events", () => {
       await handle({ subject: PAYMENT_SUCCEEDED, data });
     }
     await handle({ subject: PAYMENT_SUCCEEDED, data: PaymentSucceeded.encode({ eventId: "e4" }).finish() });
+    assert.deepEqual(settled, []);
+  });
+
+  it("rejects an event that does not decode as poison, so the consumer dead-letters it instead of retrying", async () => {
+    settled.length = 0;
+    // A length-delimited field (tag 1) claiming 100 bytes, followed by 2: it can never decode.
+    const garbage = Uint8Array.from([0x0a, 0x64, 0x01, 0x02]);
+    await assert.rejects(handle({ subject: PAYMENT_SUCCEEDED, data: garbage }), PoisonEventError);
+    await assert.rejects(handle({ subject: PAYMENT_DECLINED, data: garbage }), PoisonEventError);
     assert.deepEqual(settled, []);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { inTransaction, type Pool, type PoolClient } from "@lattice/kit";
+import { inTransaction, writeOutboxEvent, type Pool, type PoolClient } from "@lattice/kit";
 import {
   PaymentDeclined,
   PaymentRefunded,
@@ -107,11 +107,7 @@ export class PgPaymentRepository implements PaymentRepository {
 }
 
 async function record(client: PoolClient, subject: string, payload: Uint8Array): Promise<void> {
-  await client.query(`INSERT INTO outbox (id, subject, payload) VALUES ($1, $2, $3)`, [
-    randomUUID(),
-    subject,
-    Buffer.from(payload),
-  ]);
+  await writeOutboxEvent(client, { subject, payload });
 }
 
 function toPayment(row: Row): Payment {

@@ -44,11 +44,35 @@ export function selectedDeployments(manifests: readonly Manifest[], selector: un
   );
 }
 
-/** Problems with the rendered Linkerd policy objects; empty when all is well. */
+/** What an AuthorizationPolicy may target in Linkerd 2.19, by kind: the group it must name. */
+const policyTargets: Readonly<Record<string, string | undefined>> = {
+  Server: "policy.linkerd.io",
+  HTTPRoute: "policy.linkerd.io",
+  GRPCRoute: "gateway.networking.k8s.io",
+  Namespace: undefined,
+};
+
+/**
+ * Problems with the rendered Linkerd policy objects, and with the Gateway API GRPCRoutes attached to Linkerd
+ * Servers (their schema is checked by kubeconform; what it cannot see is checked here); empty when all is well.
+ */
 export function linkerdProblems(manifests: readonly Manifest[]): string[] {
   const problems: string[] = [];
   const exists = (ref: Ref) =>
     manifests.some((m) => m.kind === ref.kind && m.metadata.name === ref.name && ref.namespace === undefined);
+  for (const route of manifests.filter((m) => m.kind === "GRPCRoute")) {
+    const where = `GRPCRoute/${route.metadata.name}`;
+    const parents = (route.spec as { parentRefs?: Ref[] } | undefined)?.parentRefs ?? [];
+    if (parents.length === 0) problems.push(`${where}: no parentRefs`);
+    for (const parent of parents) {
+      if (parent.kind !== "Server" || parent.group !== "policy.linkerd.io") continue; // a Service: outbound policy
+      const server = manifests.find((m) => m.kind === "Server" && m.metadata.name === parent.name);
+      if (!server) problems.push(`${where}: parent Server/${parent.name} is not rendered`);
+      // Linkerd serves a Server's GRPCRoutes only when the Server speaks gRPC; on any other it ignores them.
+      else if ((server.spec as { proxyProtocol?: string }).proxyProtocol !== "gRPC")
+        problems.push(`${where}: parent Server/${parent.name} is not proxyProtocol gRPC, so the route is ignored`);
+    }
+  }
   for (const manifest of manifests) {
     const known = linkerdKinds[manifest.kind];
     if (!manifest.apiVersion.startsWith("policy.linkerd.io/")) continue;
@@ -79,12 +103,21 @@ export function linkerdProblems(manifests: readonly Manifest[]): string[] {
     if (manifest.kind === "AuthorizationPolicy") {
       const target = spec.targetRef as Ref | undefined;
       if (!target) problems.push(`${where}: no targetRef`);
-      else if (target.kind !== "Namespace" && !exists(target)) {
+      else if (!(target.kind in policyTargets) || policyTargets[target.kind] !== target.group) {
+        problems.push(`${where}: Linkerd cannot authorize a ${target.kind} of group ${String(target.group)}`);
+      } else if (target.kind !== "Namespace" && !exists(target)) {
         problems.push(`${where}: targetRef ${target.kind}/${target.name} is not rendered`);
       }
       const refs = (spec.requiredAuthenticationRefs ?? []) as Ref[];
       for (const ref of refs) {
         if (!exists(ref)) problems.push(`${where}: requiredAuthenticationRef ${ref.kind}/${ref.name} is not rendered`);
+      }
+    }
+    if (manifest.kind === "MeshTLSAuthentication") {
+      for (const id of (spec.identityRefs ?? []) as Ref[]) {
+        const extra = Object.keys(id).filter((key) => !["group", "kind", "name", "namespace"].includes(key));
+        if (!["ServiceAccount", "Namespace"].includes(id.kind) || extra.length > 0 || !id.name)
+          problems.push(`${where}: identityRef ${JSON.stringify(id)}`);
       }
     }
   }

@@ -1,21 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Container } from "./manifests.js";
 import { repositoryRoot } from "./repository.js";
 
-/** A free loopback port: bind port 0, read it, release it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+/** A free loopback port for a process to listen on (drawn below the ephemeral range; see the kit's testing tools). */
+export { freePort } from "@lattice/kit/testing";
 
 /** Image paths → this checkout: the image's WORKDIR /app holds the repository layout. */
 export const fromImagePath = (arg: string): string => arg.replace(/^\/app(?=\/|$)/, repositoryRoot.replace(/\/$/, ""));

@@ -7,6 +7,7 @@ import { accessSync, constants } from "node:fs";
 export type ToolVariable =
   | "HELM"
   | "KUBECONFORM"
+  | "PROMTOOL"
   | "LATTICE_KINDCONFIG"
   | "LATTICE_KUBERNETES_SCHEMAS"
   | "LATTICE_CRD_SCHEMAS"

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { peerAddressVariables, serviceNames } from "../src/chart-contract.js";
+import { serviceNames } from "../src/chart-contract.js";
+import { declarationOf, peerAddressesOf } from "../src/declarations.js";
 import { resolveServiceEnv } from "../src/container-env.js";
 import { helmTemplateRaw, renderValueSet } from "../src/helm.js";
 import { deploymentOf, named, serviceContainer, type Manifest } from "../src/manifests.js";
@@ -15,8 +16,7 @@ describe("xds values: proxyless gRPC clients of an xDS control plane", () => {
     const { manifests } = await renderValueSet("xds");
     const order = serviceContainer(deploymentOf(manifests, "order"), "order");
     const env = resolveServiceEnv("order", order, manifests);
-    for (const [variable, peer] of Object.entries(peerAddressVariables))
-      assert.equal(env[variable], `xds:///${peer}`, variable);
+    for (const { variable, peer } of peerAddressesOf("order")) assert.equal(env[variable], `xds:///${peer}`, variable);
     assert.equal(env["GRPC_XDS_BOOTSTRAP"], "/etc/lattice/xds/bootstrap.json");
 
     const configMap = named(manifests, "ConfigMap", "lattice-xds-bootstrap") as
@@ -40,7 +40,7 @@ describe("xds values: proxyless gRPC clients of an xDS control plane", () => {
     for (const service of serviceNames) {
       const container = serviceContainer(deploymentOf(manifests, service), service);
       const env = resolveServiceEnv(service, container, manifests);
-      const calls = service === "order";
+      const calls = declarationOf(service).calls.length > 0;
       assert.equal("GRPC_XDS_BOOTSTRAP" in env, calls, `${service}: GRPC_XDS_BOOTSTRAP only when it calls others`);
       const policy = named(manifests, "NetworkPolicy", service) as
         (Manifest & { spec: { egress?: { ports?: { port: number }[] }[] } }) | undefined;

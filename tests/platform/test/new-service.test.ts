@@ -101,6 +101,14 @@ describe("npm run new-service", { timeout: 900_000 }, () => {
     assert.ok(existsSync(inCopy("proto/gen/ts/lattice/shipping_quote/v1/shipping_quote.ts")), "code was not generated");
     const rules = readFileSync(inCopy("services", NAME, "src", `${NAME}.ts`), "utf8");
     assert.doesNotMatch(rules, /from "(@lattice\/proto|@grpc)/, "the rules file imports no gRPC or protobuf types");
+    // Field rules live in the contract, where the kit enforces them; the service code keeps business rules only.
+    const contract = readFileSync(inCopy("proto/lattice/shipping_quote/v1/shipping_quote.proto"), "utf8");
+    assert.match(contract, /import "buf\/validate\/validate.proto";/);
+    assert.match(contract, /\(buf\.validate\.field\)\.string\.max_len = 100/);
+    for (const file of [`src/${NAME}.ts`, "src/handler.ts"]) {
+      const code = readFileSync(inCopy("services", NAME, file), "utf8");
+      assert.doesNotMatch(code, /new ValidationError|codePointLength\(|\.length [<>]/, `${file} checks fields itself`);
+    }
 
     const built = await run("npx", ["tsc", "-b"], copy, 600_000);
     assert.equal(built.code, 0, output(built));

@@ -1,7 +1,7 @@
 import type { DeclarationBlock } from "@lattice/kit";
 
 /** The local ports of `npm start` a declaration gives a service. */
-export type LocalPorts = DeclarationBlock["ports"];
+export type LocalPorts = Required<Pick<DeclarationBlock["ports"], "grpc" | "admin" | "health">>;
 
 /** The ports of the first service, when none is declared yet (those of the greeter). */
 const FIRST_PORTS: LocalPorts = { grpc: 50051, admin: 8081, health: 8091 };
@@ -12,10 +12,18 @@ const FIRST_PORTS: LocalPorts = { grpc: 50051, admin: 8081, health: 8091 };
  * neighbouring ports (50055, 8085, 8095 after 50054, 8084, 8094).
  */
 export async function chooseLocalPorts(
-  declared: readonly LocalPorts[],
+  declared: readonly DeclarationBlock["ports"][],
   isFree: (port: number) => Promise<boolean>,
 ): Promise<LocalPorts> {
-  const taken = new Set(declared.flatMap((ports) => [ports.grpc, ports.admin, ports.health]));
+  // Every declared port is taken, a service's HTTP port (the gateway's) included.
+  const taken = new Set(
+    declared.flatMap((ports) => [
+      ports.grpc,
+      ports.admin,
+      ports.health,
+      ...(ports.http === undefined ? [] : [ports.http]),
+    ]),
+  );
   const next = async (kind: keyof LocalPorts): Promise<number> => {
     let port = declared.length === 0 ? FIRST_PORTS[kind] : Math.max(...declared.map((ports) => ports[kind])) + 1;
     while (taken.has(port) || !(await isFree(port))) {

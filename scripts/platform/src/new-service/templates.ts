@@ -9,9 +9,10 @@ export interface ScaffoldFile {
 
 /**
  * The files of a new, working service: its declaration (package.json with a `lattice` block), its contract (a
- * .proto with one unary method and its google.api.http mapping, buf STANDARD lint clean), rules without gRPC types,
- * a transport-only handler, the module, main and a test. Formatted as prettier formats them for short names; the
- * scaffold runs prettier over them, so a long name that wraps a line is formatted too.
+ * .proto with one unary method, its google.api.http mapping and its field rules as buf.validate options, which the
+ * kit enforces; buf STANDARD lint clean), business rules without gRPC types, a transport-only handler, the module,
+ * main and a test. Formatted as prettier formats them for short names; the scaffold runs prettier over them, so a
+ * long name that wraps a line is formatted too.
  */
 export function serviceFiles(names: ServiceNaming, ports: LocalPorts): ScaffoldFile[] {
   const dir = `services/${names.service}`;
@@ -82,56 +83,53 @@ export function ${names.camel}Handler(): ServiceImplementation<typeof ${names.de
 }
 `;
 
-const rules = (names: ServiceNaming) => `import { codePointLength, ValidationError } from "@lattice/kit";
-
-/**
+const rules = (names: ServiceNaming) => `/**
  * The ${names.service} service's business rules. Plain TypeScript: no gRPC or protobuf types, so it is tested and
- * reused without a server; the handler translates to and from the contract.
+ * reused without a server; the handler translates to and from the contract. Field rules (a message of 1 to 100
+ * characters, not only white space) are declared in the .proto and enforced by the kit before a request gets here:
+ * only rules a contract cannot state belong in this file, throwing the kit's domain errors (ValidationError,
+ * NotFoundError, PreconditionError).
  */
 
-/** The longest message Echo takes, in characters. */
-export const MESSAGE_MAX_LENGTH = 100;
-
-/**
- * The message, trimmed. Throws ValidationError (INVALID_ARGUMENT with the field) when it is empty or longer than
- * MESSAGE_MAX_LENGTH characters.
- */
+/** The message, trimmed of surrounding white space. */
 export function echo(message: string): string {
-  const trimmed = message.trim();
-  if (trimmed === "") throw new ValidationError([{ field: "message", description: "must not be empty" }]);
-  if (codePointLength(trimmed) > MESSAGE_MAX_LENGTH) {
-    throw new ValidationError([{ field: "message", description: \`must be at most \${MESSAGE_MAX_LENGTH} characters\` }]);
-  }
-  return trimmed;
+  return message.trim();
 }
 `;
 
 const test = (names: ServiceNaming) => `import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Status, ValidationError } from "@lattice/kit";
+import { Status } from "@lattice/kit";
 import { grpcErrorOf, startTestService } from "@lattice/kit/testing";
 import { ${names.definition} } from "${names.protoModule}";
-import { echo, MESSAGE_MAX_LENGTH } from "../src/${names.service}.js";
+import { echo } from "../src/${names.service}.js";
 import { ${names.camel}Module } from "../src/module.js";
 
 describe("echo", () => {
   it("answers the message trimmed", () => {
     assert.equal(echo("  Ada "), "Ada");
   });
-
-  it("refuses an empty or oversize message", () => {
-    assert.throws(() => echo(" \\t"), ValidationError);
-    assert.throws(() => echo("a".repeat(MESSAGE_MAX_LENGTH + 1)), ValidationError);
-  });
 });
 
 describe("the ${names.service} service", () => {
-  it("answers Echo over gRPC, and bad input with INVALID_ARGUMENT", async () => {
+  it("answers Echo over gRPC", async () => {
     await using service = await startTestService(${names.camel}Module);
     const client = service.client(${names.definition});
     assert.equal((await client.echo({ message: " Ada " })).message, "Ada");
-    const error = await grpcErrorOf(client.echo({ message: "" }));
-    assert.equal(error.code, Status.INVALID_ARGUMENT);
+  });
+
+  it("refuses an empty or oversize message by the contract's rules, naming the field", async () => {
+    await using service = await startTestService(${names.camel}Module);
+    const client = service.client(${names.definition});
+    for (const [message, rule] of [
+      [" \\t", "string.not_blank"],
+      ["a".repeat(101), "string.max_len"],
+    ] as const) {
+      const error = await grpcErrorOf(client.echo({ message }));
+      assert.equal(error.code, Status.INVALID_ARGUMENT);
+      const violations = error.detail("BadRequest")?.fieldViolations.map((v) => [v.field, v.reason]);
+      assert.deepEqual(violations, [["message", rule]]);
+    }
   });
 });
 `;
@@ -140,6 +138,7 @@ const proto = (names: ServiceNaming) => `syntax = "proto3";
 
 package ${names.protoPackage};
 
+import "buf/validate/validate.proto";
 import "google/api/annotations.proto";
 
 // ${names.grpcService} is the ${names.service} service. Say here what it does.
@@ -154,8 +153,15 @@ service ${names.grpcService} {
 }
 
 message EchoRequest {
-  // What to echo: 1 to 100 characters, not only white space.
-  string message = 1;
+  // What to echo: 1 to 100 characters, not only white space. The kit enforces these rules for every method.
+  string message = 1 [
+    (buf.validate.field).string.max_len = 100,
+    (buf.validate.field).cel = {
+      id: "string.not_blank"
+      message: "must not be empty"
+      expression: "this.trim() != ''"
+    }
+  ];
 }
 
 message EchoResponse {

@@ -122,6 +122,27 @@ else
   say "python: virtual environment up to date"
 fi
 
+# The protos the greeter's proto imports (transitively) that only proto/ has: the vendored protovalidate rules and Lattice's
+# own option protos (lattice/auth/v1/...). Their stubs are generated along with the greeter's; google/* and grpc/*
+# come with the Python packages and the Go modules in go.mod.
+own_imports_of() {
+  local queue=("$1") seen=" $1 " file import
+  while [ "${#queue[@]}" -gt 0 ]; do
+    file="${queue[0]}"
+    queue=("${queue[@]:1}")
+    while read -r import; do
+      case "$import" in google/* | grpc/*) continue ;; esac
+      [ -f "$root/proto/$import" ] || continue
+      case "$seen" in *" $import "*) continue ;; esac
+      seen+="$import "
+      queue+=("$import")
+      echo "$import"
+    done < <(sed -n 's/^import[[:space:]]\{1,\}\(public[[:space:]]\{1,\}\)\{0,1\}"\([^"]*\)";.*/\2/p' "$root/proto/$file")
+  done | LC_ALL=C sort
+}
+mapfile -t own_imports < <(own_imports_of "$greeter_proto")
+say "own imports: ${own_imports[*]:-none}"
+
 protoc=("$venv/bin/python" -m grpc_tools.protoc)
 wkt_include="$("$venv/bin/python" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
 
@@ -134,7 +155,7 @@ rm -rf "$out/python-gen.tmp"
 mkdir -p "$out/python-gen.tmp"
 "${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
   --python_out="$out/python-gen.tmp" --grpc_python_out="$out/python-gen.tmp" \
-  "$greeter_proto" buf/validate/validate.proto
+  "$greeter_proto" "${own_imports[@]}"
 rm -rf "$out/python-gen"
 mv "$out/python-gen.tmp" "$out/python-gen"
 
@@ -158,17 +179,24 @@ say "go: installing protoc-gen-go and protoc-gen-go-grpc into .cache/interop/bin
 step="generating the Go stubs"
 say "go: generating stubs into .cache/interop/go-src/gen/greeterv1"
 gopkg="$gomodule/gen/greeterv1"
-# The greeter's proto imports buf/validate/validate.proto for its field rules: its Go stubs are generated here too,
-# into a package of this module, so no protovalidate Go module is needed.
-validatepkg="$gomodule/gen/validate"
+# The greeter's own imports (buf/validate for its field rules, Lattice's option protos) get their Go stubs here too,
+# each into a package of this module named after its folder (gen/validate, gen/lattice_auth_v1), so no Go module of
+# theirs is needed.
+mappings=("M$greeter_proto=$gopkg")
+for import in "${own_imports[@]}"; do
+  dir="$(dirname "$import")"
+  case "$dir" in buf/validate) name=validate ;; *) name="${dir//\//_}" ;; esac
+  mappings+=("M$import=$gomodule/gen/$name")
+done
+go_opts=()
+for mapping in "${mappings[@]}"; do go_opts+=(--go_opt="$mapping" --go-grpc_opt="$mapping"); done
 "${protoc[@]}" -I "$root/proto" -I "$wkt_include" \
   --plugin=protoc-gen-go="$GOBIN/protoc-gen-go" \
   --plugin=protoc-gen-go-grpc="$GOBIN/protoc-gen-go-grpc" \
-  --go_out="$gosrc" --go_opt="module=$gomodule" --go_opt="M$greeter_proto=$gopkg" \
-  --go_opt="Mbuf/validate/validate.proto=$validatepkg" \
-  --go-grpc_out="$gosrc" --go-grpc_opt="module=$gomodule" --go-grpc_opt="M$greeter_proto=$gopkg" \
-  --go-grpc_opt="Mbuf/validate/validate.proto=$validatepkg" \
-  "$greeter_proto" buf/validate/validate.proto
+  --go_out="$gosrc" --go_opt="module=$gomodule" \
+  --go-grpc_out="$gosrc" --go-grpc_opt="module=$gomodule" \
+  "${go_opts[@]}" \
+  "$greeter_proto" "${own_imports[@]}"
 
 step="building the Go client"
 say "go: building .cache/interop/go/greeter-interop"

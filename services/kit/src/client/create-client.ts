@@ -15,9 +15,12 @@ import { pino } from "pino";
 import { currentCall, enableCallScope } from "../context/call-scope.js";
 import { GrpcError, isServiceError } from "../errors/grpc-error.js";
 import { compose, type Interceptor, type Next } from "../interceptors/interceptor.js";
+import { clientMetricsInterceptor } from "../interceptors/metrics.js";
 import { forwardRequestIdInterceptor } from "../interceptors/request-id.js";
 import type { Logger } from "../logger.js";
 import { forwardTokenInterceptor } from "../security/forward-token.js";
+import { clientTracingInterceptor } from "../telemetry/rpc-spans.js";
+import { tracingEnabled } from "../telemetry/tracing.js";
 import type { CallContext } from "../rpc/call-context.js";
 import type {
   AnyMethodDefinition,
@@ -94,7 +97,10 @@ export interface ClientOptions {
   retry?: RetrySettings;
   /** A circuit breaker per method (see circuitBreakers); none when not given. */
   breaker?: BreakerSettings;
-  /** Where the breakers' metrics go: the calling service's registry. */
+  /**
+   * The calling service's client metrics (go-grpc-prometheus's grpc_client_* series, retries, breakers); none when
+   * not given. connect() gives the service's own.
+   */
   metrics?: ClientMetrics;
   /**
    * Client interceptors, outermost first, after the kit's own (request-id forwarding). They see the request, the
@@ -120,6 +126,7 @@ const SILENT = pino({ level: "silent" });
  * A call made while a server call is being handled (inside a handler, or anything it started) inherits that call's
  * remaining deadline — the earlier of it and the call's own — and is cancelled when that call is, so deadlines and
  * cancellation propagate downstream without being passed by hand; its request id is forwarded in `x-request-id`.
+ * While tracing is on, every call is a CLIENT span whose W3C trace context travels in the call's metadata.
  */
 export function createClient<D extends AnyServiceDefinition>(
   definition: D,
@@ -143,6 +150,10 @@ export function createClient<D extends AnyServiceDefinition>(
     : undefined;
   const interceptors = [
     forwardRequestIdInterceptor(),
+    // After the request id (the span carries it), before the breaker (a call it refuses is a failed span too).
+    ...(tracingEnabled() ? [clientTracingInterceptor(address)] : []),
+    // Before the breaker: a call it refuses is a call the caller made, and failed.
+    ...(options.metrics ? [clientMetricsInterceptor(options.metrics)] : []),
     ...(options.forwardToken ? [forwardTokenInterceptor()] : []),
     ...(breakers ? [breakers.interceptor] : []),
     ...(options.interceptors ?? []),

@@ -28,8 +28,11 @@ export const declarationBlockSchema = z
      * worker (it still serves health and reflection, and its admin port).
      */
     grpcServices: z.array(fullServiceName).default([]),
-    /** Local ports of `npm start` (in containers every service uses 50051, 8081, 8091). */
-    ports: z.object({ grpc: port, admin: port, health: port }).strict(),
+    /**
+     * Local ports of `npm start` (in containers every service uses 50051, 8081, 8091), and `http` for a service that
+     * also serves plain HTTP to clients (the gateway; 8080 in containers).
+     */
+    ports: z.object({ grpc: port, admin: port, health: port, http: port.optional() }).strict(),
     /** Services it calls (their names); each gets a <NAME>_SERVICE_ADDRESS setting. */
     calls: z.array(serviceName).default([]),
     /** Its own PostgreSQL schema, migrated from migrations/ beside package.json. */

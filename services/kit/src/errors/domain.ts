@@ -102,8 +102,10 @@ export class UnavailableError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
+    /** `cause`: the dependency's own error, for logs; it never reaches the caller. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 
   toStatus(): GrpcError {

@@ -11,10 +11,13 @@ export const LIVENESS = "liveness";
 
 /**
  * Serving status per service name, watched by the gRPC health service and the admin port. Statuses are real: they
- * start NOT_SERVING and become SERVING only when the server says it is ready.
+ * start NOT_SERVING and become SERVING only when the server says it is ready. While a dependency the service cannot
+ * work without is unavailable (setDependency), every status but liveness reads NOT_SERVING: load balancers stop
+ * sending calls the service would fail, and the kubelet does not restart a process a restart would not cure.
  */
 export class HealthRegistry {
   private readonly statuses = new Map<string, ServingStatus>();
+  private readonly unavailable = new Set<string>();
   private changed = deferred();
   private closed = false;
 
@@ -25,16 +28,34 @@ export class HealthRegistry {
   }
 
   get(service: string): ServingStatus | undefined {
-    return this.statuses.get(service);
+    const status = this.statuses.get(service);
+    if (status === ServingStatus.SERVING && service !== LIVENESS && this.unavailable.size > 0)
+      return ServingStatus.NOT_SERVING;
+    return status;
   }
 
   isServing(service: string): boolean {
-    return this.statuses.get(service) === ServingStatus.SERVING;
+    return this.get(service) === ServingStatus.SERVING;
   }
 
   /** Every known service and its status. */
   list(): ReadonlyMap<string, ServingStatus> {
-    return this.statuses;
+    return new Map([...this.statuses.keys()].map((service) => [service, this.get(service)!]));
+  }
+
+  /**
+   * Records whether a dependency the service needs (e.g. "postgres") is available. While any is not, every status
+   * but liveness reads NOT_SERVING; what was set stays recorded and returns when they all are available again.
+   */
+  setDependency(dependency: string, available: boolean): void {
+    const changed = available ? this.unavailable.delete(dependency) : !this.unavailable.has(dependency);
+    if (!available) this.unavailable.add(dependency);
+    if (changed) this.notify();
+  }
+
+  /** The dependencies currently reported unavailable. */
+  unavailableDependencies(): string[] {
+    return [...this.unavailable];
   }
 
   set(service: string, status: ServingStatus): void {
@@ -56,7 +77,7 @@ export class HealthRegistry {
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<ServingStatus> {
     let last: ServingStatus | undefined;
     while (!signal.aborted && !this.closed) {
-      const current = this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
+      const current = this.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
       if (current !== last) {
         last = current;
         yield current;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { MethodInfo } from "../rpc/method.js";
+import { RpcStats, type MethodStats } from "./rpc-stats.js";
 
 /** The states of a circuit breaker as the state gauge reports them. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -8,17 +9,22 @@ export type BreakerState = keyof typeof BREAKER_STATE_VALUE;
 type Labels = Record<"target" | "grpc_service" | "grpc_method", string>;
 
 /**
- * Metrics of the calls a service makes, registered into the service's registry (served on /metrics). Written
- * against prom-client 15 (opossum-prometheus pins prom-client 12 and has no state gauge). `target` is the name of
- * the service called (e.g. "payment"), or the address when the client has no name for it.
+ * Metrics of the calls a service makes, registered into the service's registry (served on /metrics): the
+ * go-grpc-prometheus client series (grpc_client_started_total, _handled_total, _handling_seconds,
+ * _msg_received_total, _msg_sent_total, labelled by grpc_type, grpc_service, grpc_method), the retries grpc-js made
+ * (grpc_client_retries_total) and the circuit breakers'. The breakers' are written against prom-client 15
+ * (opossum-prometheus pins prom-client 12 and has no state gauge); their `target` is the name of the service called
+ * (e.g. "payment"), or the address when the client has no name for it.
  */
 export class ClientMetrics {
   private static readonly byRegistry = new WeakMap<Registry, ClientMetrics>();
   readonly breakerState: Gauge<keyof Labels>;
   readonly breakerTransitions: Counter<keyof Labels | "state">;
   readonly breakerRejections: Counter<keyof Labels>;
+  private readonly rpc: RpcStats;
 
   private constructor(registry: Registry) {
+    this.rpc = new RpcStats(registry, "client");
     const labelNames = ["target", "grpc_service", "grpc_method"] as const;
     this.breakerState = new Gauge({
       name: "grpc_client_circuit_breaker_state",
@@ -48,6 +54,11 @@ export class ClientMetrics {
       ClientMetrics.byRegistry.set(registry, metrics);
     }
     return metrics;
+  }
+
+  /** The call counts of one method, shared by every client of this registry that calls it. */
+  forMethod(method: MethodInfo): MethodStats {
+    return this.rpc.forMethod(method);
   }
 
   static labels(target: string, method: MethodInfo): Labels {

@@ -160,7 +160,7 @@ async function stream(call: Writable, ctx: ServerCallContext, result: Promise<un
     for await (const response of (await result) as AsyncIterable<unknown>) {
       if (call.cancelled) throw cancellationError(ctx);
       sendHeader();
-      if (!call.write(response)) await drained(call, ctx.signal);
+      if (!call.write(response)) await drained(call, ctx);
     }
     sendHeader();
     ctx.finish();
@@ -186,16 +186,21 @@ async function* requestsOf(call: Readable, ctx: CallContext): AsyncGenerator {
   if (call.cancelled) throw cancellationError(ctx);
 }
 
-function drained(call: Writable, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves when grpc-js's buffer drains; rejects with the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) when
+ * the call ends first, e.g. at its deadline while the client does not read.
+ */
+function drained(call: Writable, ctx: ServerCallContext): Promise<void> {
+  const signal = ctx.signal;
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("call ended while waiting for the client to read"));
+    if (signal.aborted) return reject(cancellationError(ctx));
     const onDrain = () => {
       signal.removeEventListener("abort", onAbort);
       resolve();
     };
     const onAbort = () => {
       call.off("drain", onDrain);
-      reject(new Error("call ended while waiting for the client to read"));
+      reject(cancellationError(ctx));
     };
     call.once("drain", onDrain);
     signal.addEventListener("abort", onAbort, { once: true });

@@ -51,20 +51,17 @@ export function authInterceptor(options: AuthOptions): Interceptor {
     if (!verifier && !callers) return next;
     const tokenRequired = verifier !== undefined && !policy.allowAnonymous;
     const { roles, scopes } = policy;
-    return async (input, ctx) => {
-      if (verifier) {
-        const principal = await authenticate(ctx, verifier, tokenRequired);
-        if (principal) {
-          ctx.values.set(PRINCIPAL, principal);
-          if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role)))
-            throw denied("MISSING_ROLE", `${method.name} needs one of the roles ${roles.join(", ")}`);
-          const missing = scopes.filter((scope) => !principal.scopes.includes(scope));
-          if (missing.length > 0)
-            throw denied("MISSING_SCOPE", `${method.name} needs the scopes ${missing.join(", ")}`);
-        } else if (roles.length > 0 || scopes.length > 0) {
-          // An anonymous method that also names roles: without a token there is nothing to grant them.
-          throw unauthenticated("TOKEN_MISSING", "a bearer token is required");
-        }
+    /** Checks what the principal (undefined: no token) may do, then runs the rest of the call. */
+    const authorize = (principal: Principal | undefined, input: unknown, ctx: CallContext) => {
+      if (principal) {
+        ctx.values.set(PRINCIPAL, principal);
+        if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role)))
+          throw denied("MISSING_ROLE", `${method.name} needs one of the roles ${roles.join(", ")}`);
+        const missing = scopes.filter((scope) => !principal.scopes.includes(scope));
+        if (missing.length > 0) throw denied("MISSING_SCOPE", `${method.name} needs the scopes ${missing.join(", ")}`);
+      } else if (verifier && (roles.length > 0 || scopes.length > 0)) {
+        // An anonymous method that also names roles: without a token there is nothing to grant them.
+        throw unauthenticated("TOKEN_MISSING", "a bearer token is required");
       }
       if (callers && !isCaller(ctx.peerIdentity, callers)) {
         const who = ctx.peerIdentity?.service ?? "an unidentified peer";
@@ -72,15 +69,21 @@ export function authInterceptor(options: AuthOptions): Interceptor {
       }
       return next(input, ctx);
     };
+    // Not async: a call whose token was verified lately goes on at once, without a promise of its own (what it
+    // throws, compose turns into the call's rejection). Only a token to verify waits for the verifier.
+    return (input, ctx) => {
+      if (!verifier) return authorize(undefined, input, ctx);
+      const token = bearerToken(ctx, tokenRequired);
+      if (token === undefined) return authorize(undefined, input, ctx);
+      const known = verifier.known?.(token);
+      if (known) return authorize(known, input, ctx);
+      return verify(ctx, verifier, token).then((principal) => authorize(principal, input, ctx));
+    };
   };
 }
 
-/** The principal of the call's token; undefined without one when none is required. */
-async function authenticate(
-  ctx: CallContext,
-  verifier: TokenVerifier,
-  required: boolean,
-): Promise<Principal | undefined> {
+/** The call's bearer token; undefined without one when none is required. Throws UNAUTHENTICATED when malformed. */
+function bearerToken(ctx: CallContext, required: boolean): string | undefined {
   const values = ctx.requestHeader.get(AUTHORIZATION_HEADER);
   if (values.length === 0) {
     if (required) throw unauthenticated("TOKEN_MISSING", "a bearer token is required (authorization: Bearer …)");
@@ -89,8 +92,13 @@ async function authenticate(
   if (values.length > 1) throw unauthenticated("TOKEN_MALFORMED", "more than one authorization header");
   const match = typeof values[0] === "string" ? /^Bearer +([^ ]+) *$/i.exec(values[0]) : null;
   if (!match) throw unauthenticated("TOKEN_MALFORMED", "authorization must be a Bearer token");
+  return match[1]!;
+}
+
+/** The principal of a token the verifier has to check. */
+async function verify(ctx: CallContext, verifier: TokenVerifier, token: string): Promise<Principal> {
   try {
-    return await verifier.verify(match[1]!);
+    return await verifier.verify(token);
   } catch (error) {
     if (error instanceof TokenRejected) throw unauthenticated(error.reason, error.message);
     if (error instanceof KeysUnavailable) {

@@ -5,6 +5,7 @@ import { Status } from "../errors/status-codes.js";
 import type { Interceptor } from "../interceptors/interceptor.js";
 import type { CallContext } from "../rpc/call-context.js";
 import { PRINCIPAL } from "./auth-interceptor.js";
+import type { PeerIdentity } from "./peer-identity.js";
 import { ruleFor, type RateLimitRule } from "./rate-limit-rules.js";
 
 /** Idle buckets are dropped at most this often: a full bucket is the same as none, and callers come and go. */
@@ -65,10 +66,44 @@ export function callerKey(ctx: CallContext): string {
   const principal = ctx.values.get(PRINCIPAL);
   if (principal) return `user:${principal.subject}`;
   const peer = ctx.peerIdentity;
-  if (peer) return `service:${peer.spiffeId ?? peer.service ?? peer.dnsNames[0] ?? ""}`;
-  const address = ctx.peer;
+  if (peer) return `service:${serviceKey(peer)}`;
+  return `address:${hostOf(ctx.peer)}`;
+}
+
+function serviceKey(peer: PeerIdentity): string {
+  return peer.spiffeId ?? peer.service ?? peer.dnsNames[0] ?? "";
+}
+
+/** "10.0.0.7:41234" → "10.0.0.7"; a unix socket's address whole. */
+function hostOf(address: string): string {
   const colon = address.lastIndexOf(":");
-  return `address:${colon > 0 && !address.startsWith("unix:") ? address.slice(0, colon) : address}`;
+  return colon > 0 && !address.startsWith("unix:") ? address.slice(0, colon) : address;
+}
+
+/**
+ * The buckets of one method's callers (callerKey), one set per kind of caller, so a caller's bucket is found by its
+ * subject, service or host alone. A verified token's subject is the same string on every call its cached principal
+ * serves, whose hash the Map keeps: looking it up costs nothing like building and hashing a new key each call.
+ */
+class CallerBuckets {
+  private readonly users: TokenBuckets;
+  private readonly services: TokenBuckets;
+  private readonly addresses: TokenBuckets;
+
+  constructor(rule: RateLimitRule) {
+    this.users = new TokenBuckets(rule);
+    this.services = new TokenBuckets(rule);
+    this.addresses = new TokenBuckets(rule);
+  }
+
+  /** TokenBuckets.take for the call's caller. */
+  take(ctx: CallContext): number {
+    const principal = ctx.values.get(PRINCIPAL);
+    if (principal) return this.users.take(principal.subject);
+    const peer = ctx.peerIdentity;
+    if (peer) return this.services.take(serviceKey(peer));
+    return this.addresses.take(hostOf(ctx.peer));
+  }
 }
 
 /** The rate-limit series, registered once per registry. */
@@ -106,22 +141,20 @@ export class RateLimitMetrics {
  * get nothing in their chain. Put it after authentication, so tokens identify callers.
  */
 export function rateLimitInterceptor(rules: readonly RateLimitRule[], metrics: RateLimitMetrics): Interceptor {
-  const buckets = new Map<RateLimitRule, TokenBuckets>();
   return (next, method) => {
     const rule = ruleFor(rules, method);
     if (!rule) return next;
-    let bucket = buckets.get(rule);
-    if (!bucket) buckets.set(rule, (bucket = new TokenBuckets(rule)));
-    const perMethod = bucket;
+    // Every method has buckets of its own, also where one rule covers several.
+    const buckets = new CallerBuckets(rule);
     const labels = { grpc_service: method.service, grpc_method: method.name };
     metrics.rate.set(labels, rule.perSecond);
     metrics.burst.set(labels, rule.burst);
     const rejected = metrics.rejected.labels(labels);
     return (input, ctx) => {
-      const key = callerKey(ctx);
-      const waitMs = perMethod.take(`${key}|${method.path}`);
+      const waitMs = buckets.take(ctx);
       if (waitMs === 0) return next(input, ctx);
       rejected.inc();
+      const key = callerKey(ctx);
       const limit = `${rule.perSecond} calls/s, burst ${rule.burst}`;
       const details: ErrorDetail[] = [
         retryInfo(waitMs),

@@ -21,6 +21,8 @@ import type { SecurityConfig } from "../security/config.js";
 import type { MethodPolicy } from "../security/method-policies.js";
 import { serverSecurityInterceptors } from "../security/server-security.js";
 import { TransportSecurity } from "../security/transport.js";
+import { serverTracingInterceptor } from "../telemetry/rpc-spans.js";
+import { tracingEnabled } from "../telemetry/tracing.js";
 import { grpcAddress } from "./address.js";
 
 export type ServerConfig = Pick<
@@ -57,8 +59,9 @@ interface Registration {
  * A grpc-js server with the kit's spine: the interceptor chain around every method, gRPC health with real
  * statuses, reflection, connection management, and a shutdown that drains before it stops.
  *
- * The chain, outermost first: metrics → logging → recovery → auth → rate limit → validation → what use() added →
- * handler. Metrics, logging, auth, rate limits and validation skip health and reflection (selected with
+ * The chain, outermost first: tracing (when on) → metrics → logging → recovery → auth → rate limit → validation →
+ * what use() added → handler. Tracing comes first so everything after it, the "finished call" line included, runs
+ * in the call's span. Tracing, metrics, logging, auth, rate limits and validation skip health and reflection (selected with
  * `not(infrastructureMethods)`): probes every few seconds are not traffic worth a log line or a latency sample, and
  * must work without credentials. Auth comes before validation, so a caller who may not call a method learns nothing
  * about its fields; auth and rate limits are in the chain only when configured (docs/security.md). Validation
@@ -83,9 +86,6 @@ export class LatticeServer {
   private readonly serviceNames: string[] = [];
   private address: string | undefined;
   private stopping: Promise<void> | undefined;
-  private serving = false;
-  private shuttingDown = false;
-  private readonly unreachable = new Set<string>();
 
   constructor(options: LatticeServerOptions) {
     this.config = options.config;
@@ -93,6 +93,7 @@ export class LatticeServer {
     this.metrics = options.metrics ?? new ServerMetrics();
     const traffic = not(infrastructureMethods);
     this.kitInterceptors = [
+      ...(tracingEnabled() ? [selectMethods(traffic, serverTracingInterceptor())] : []),
       selectMethods(traffic, metricsInterceptor(this.metrics)),
       selectMethods(traffic, loggingInterceptor({ successLevel: this.config.LOG_CALLS, logger: this.logger })),
       recoveryInterceptor(),
@@ -176,30 +177,7 @@ export class LatticeServer {
 
   /** Reports every service SERVING: call once dependencies are reachable and the service can take traffic. */
   markServing(): void {
-    this.serving = true;
-    this.updateReadiness();
-  }
-
-  /**
-   * A dependency the service cannot work without (its database) stopped answering: readiness and every service
-   * turn NOT_SERVING until dependencyUp(name), so the pod leaves its Services' endpoints. Liveness stays SERVING.
-   */
-  dependencyDown(name: string, reason: string): void {
-    if (this.unreachable.has(name)) return;
-    this.unreachable.add(name);
-    this.logger.warn({ dependency: name, reason }, `${name} unreachable: not ready`);
-    this.updateReadiness();
-  }
-
-  dependencyUp(name: string): void {
-    if (!this.unreachable.delete(name)) return;
-    this.logger.info({ dependency: name }, `${name} reachable again`);
-    this.updateReadiness();
-  }
-
-  private updateReadiness(): void {
-    if (!this.serving || this.shuttingDown) return;
-    this.health.setAll(this.unreachable.size === 0 ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    this.health.setAll(ServingStatus.SERVING);
   }
 
   /**
@@ -218,7 +196,6 @@ export class LatticeServer {
 
   private async stop(): Promise<void> {
     const { SHUTDOWN_DRAIN_MS: drainMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } = this.config;
-    this.shuttingDown = true;
     this.health.setAll(ServingStatus.NOT_SERVING);
     this.logger.info({ drain_ms: drainMs }, "shutting down: not serving, draining");
     await sleep(drainMs);

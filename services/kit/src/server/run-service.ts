@@ -20,9 +20,11 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
     process.exit(1);
   });
 
-  // Signals are handled from the start: one that arrives while the service starts stops it once it is up.
+  // Signals are handled from the start: one that arrives while the service starts stops the waiting for
+  // dependencies (the process then exits 0), or stops the service once it is up.
   let running: RunningService | undefined;
   const signals: NodeJS.Signals[] = [];
+  const starting = new AbortController();
   const stop = (service: RunningService) => {
     service.shutdown().then(
       () => process.exit(0),
@@ -40,13 +42,18 @@ export async function runService<C extends BaseConfig>(module: ServiceModule<C>)
     }
     logger.info({ signal }, "signal received: shutting down");
     if (running) stop(running);
+    else starting.abort();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
 
   try {
-    running = await startService(module, config, logger);
+    running = await startService(module, config, logger, { signal: starting.signal });
   } catch (error) {
+    if (starting.signal.aborted) {
+      logger.info({ err: error }, "stopped while starting");
+      return process.exit(0);
+    }
     logger.fatal({ err: error }, "failed to start");
     return process.exit(1);
   }

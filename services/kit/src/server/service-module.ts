@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { ClientOptions, ServiceClient } from "../client/create-client.js";
 import type { BaseConfig } from "../config.js";
+import type { ChangeListener } from "../db/listener.js";
 import type { Pool } from "../db/pool.js";
 import { declaredConfigSchema } from "../declaration/declared-config.js";
 import type { ServiceDeclaration } from "../declaration/service-declaration.js";
@@ -16,8 +17,14 @@ export interface Database {
   /** Connections whose sessions use the service's schema. */
   readonly pool: Pool;
   readonly schema: string;
-  /** postgres:// URL of the server, for the rare connection that must live outside the pool (LISTEN). */
+  /** postgres:// URL of the server, for the rare connection that must live outside the pool. */
   readonly url: string;
+  /**
+   * The process's LISTEN connection on `channel` (one per channel, opened on first use, closed at shutdown): wait
+   * on it for the payloads NOTIFY sends there. It reconnects by itself, and wakes its waiters when notifications
+   * may have been missed; see PgListener.
+   */
+  readonly listener: (channel: string) => ChangeListener;
 }
 
 /** One event a consumer receives: its subject is the event's full protobuf message name. */
@@ -30,14 +37,17 @@ export interface ReceivedEvent {
 export interface ServiceEvents {
   /**
    * Relays what the service writes to its `outbox` table in `pool` to its declared stream (`events.publishes`),
-   * when NATS_URL is set; without it events wait in the outbox, and this says so in the log.
+   * when NATS_URL is set; without it events wait in the outbox, and this says so in the log. Does not wait for the
+   * broker: the relay publishes, in commit order, whenever it is connected (see OutboxRelay, NatsLink).
    */
   readonly publishOutbox: (pool: Pool) => Promise<void>;
   /**
    * Consumes a declared stream (`events.consumes`) with a durable consumer named after the service, so replicas
    * share the work and the position survives restarts. `handle` sees only the declared events of that stream (others
-   * are acknowledged and skipped) and must be idempotent: an event comes again if it rejects or the process dies
-   * before acknowledging it. Without NATS_URL nothing is consumed, and this says so in the log.
+   * are acknowledged and skipped) and must be idempotent: an event comes again if it rejects (after a backoff,
+   * EVENTS_RETRY_BACKOFF_MS, at most EVENTS_MAX_DELIVERIES times, then it is dead-lettered) or the process dies
+   * before acknowledging it; a PoisonEventError dead-letters it at once. Does not wait for the broker. Without
+   * NATS_URL nothing is consumed, and this says so in the log.
    */
   readonly consume: (stream: string, handle: (event: ReceivedEvent) => Promise<void>) => Promise<void>;
 }
@@ -60,7 +70,11 @@ export interface SetupContext<C extends BaseConfig> {
     peer: string,
     options?: ClientOptions,
   ) => ServiceClient<D>;
-  /** The declared database: a pool on its schema, migrated from migrations/ (see migrate); closed at shutdown. */
+  /**
+   * The declared database: a pool on its schema, migrated from migrations/ (see migrate); closed at shutdown. While
+   * the database cannot be reached at start this waits (readiness stays NOT_SERVING) until it can or the process is
+   * told to stop. From then on a health monitor turns readiness NOT_SERVING while the database does not answer.
+   */
   readonly database: () => Promise<Database>;
   readonly events: ServiceEvents;
   /** Runs `release` at shutdown, after the server has stopped; releases run in the reverse order of registration. */

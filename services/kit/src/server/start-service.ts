@@ -3,6 +3,8 @@ import type { BaseConfig } from "../config.js";
 import { startHealthServer } from "../health/health-server.js";
 import type { Interceptor } from "../interceptors/interceptor.js";
 import type { Logger } from "../logger.js";
+import { tracingSettings } from "../telemetry/config.js";
+import { startTracing } from "../telemetry/tracing.js";
 import { LatticeServer } from "./lattice-server.js";
 import type { ServiceModule } from "./service-module.js";
 import { Releases, setupContext } from "./setup-context.js";
@@ -22,12 +24,18 @@ export interface RunningService {
 export interface StartOptions {
   /** Server interceptors before the module's own (tests use this to observe calls). */
   interceptors?: readonly Interceptor[];
+  /**
+   * Aborts the start: setup stops waiting for dependencies (a database that cannot be reached yet) and the start
+   * rejects. runService aborts it on SIGTERM/SIGINT.
+   */
+  signal?: AbortSignal;
 }
 
 /**
  * Starts a service: admin and health ports first (liveness answers while the service starts, readiness says not
  * yet), then setup, then the gRPC port, and only then SERVING. Setup must register exactly the gRPC services the
- * declaration lists.
+ * declaration lists. Tracing starts first, when the OTEL_* settings ask for it, so the server and every client and
+ * pool setup makes are built with it; its last spans are exported at shutdown, after everything else stopped.
  */
 export async function startService<C extends BaseConfig>(
   module: ServiceModule<C>,
@@ -35,6 +43,7 @@ export async function startService<C extends BaseConfig>(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningService> {
+  const tracing = await startTracing(tracingSettings(config), module.name, logger);
   const server = new LatticeServer({ config, logger, interceptors: options.interceptors });
   const admin = await startAdminServer({
     host: config.ADMIN_HOST,
@@ -50,11 +59,12 @@ export async function startService<C extends BaseConfig>(
     logger,
   }).catch(async (error: unknown) => {
     await admin.close();
+    await tracing.shutdown();
     throw error;
   });
   const releases = new Releases();
   try {
-    const teardown = await module.setup(setupContext(module, server, config, logger, releases));
+    const teardown = await module.setup(setupContext(module, server, config, logger, releases, options.signal));
     if (teardown) releases.add(teardown);
     checkDeclaredServices(module, server.services);
     const grpcAddress = await server.listen();
@@ -73,6 +83,7 @@ export async function startService<C extends BaseConfig>(
           } finally {
             await admin.close();
             healthPort.close();
+            await tracing.shutdown();
           }
         })();
         return stopping;
@@ -83,6 +94,7 @@ export async function startService<C extends BaseConfig>(
     await releases.releaseAll().catch(() => undefined);
     await admin.close();
     healthPort.close();
+    await tracing.shutdown();
     throw error;
   }
 }

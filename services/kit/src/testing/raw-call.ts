@@ -14,6 +14,11 @@ export interface RawCallOptions {
   readonly timeoutMs?: number;
   /** Leave the request side open after the frames (for calls that should go on, such as long deadlines). */
   readonly keepOpen?: boolean;
+  /**
+   * How the response body is read: as fast as it comes ("eager", the default), "never" (HTTP/2 flow control then
+   * stops the server once the window is full), or `bytes` every `everyMs` (a slow client).
+   */
+  readonly read?: "eager" | "never" | { readonly bytes: number; readonly everyMs: number };
 }
 
 export interface RawCallResult {
@@ -25,6 +30,8 @@ export interface RawCallResult {
   readonly trailers: IncomingHttpHeaders;
   /** The response body: length-prefixed messages, as received. */
   readonly body: Buffer;
+  /** The HTTP/2 error code the stream closed with: 0 when it ended normally, 8 (CANCEL) for a server's reset. */
+  readonly rstCode: number;
 }
 
 /** One gRPC message as it travels in DATA frames: compressed flag, 4-byte big-endian length, bytes. */
@@ -49,7 +56,9 @@ export function grpcMessages(body: Buffer): Buffer[] {
 
 /** An HTTP/2 connection to a gRPC server at "host:port" (plaintext), for rawCall. */
 export function rawConnection(address: string): ClientHttp2Session {
-  const session = connect(`http://${address}`);
+  // Node's default session memory (10 MB, counting the data a session has queued to send) refuses the responses to
+  // new streams with ENHANCE_YOUR_CALM once a few oversize requests are in flight: room for a fuzzer's worth.
+  const session = connect(`http://${address}`, { maxSessionMemory: 256 });
   session.on("error", () => {
     // Reported through the calls made on it.
   });
@@ -77,13 +86,25 @@ export async function rawCall(
   const chunks: Buffer[] = [];
   let headers: IncomingHttpHeaders = {};
   let trailers: IncomingHttpHeaders = {};
+  let reader: NodeJS.Timeout | undefined;
   const ended = new Promise<void>((resolve, reject) => {
     stream.on("response", (h) => (headers = h));
     stream.on("trailers", (t: IncomingHttpHeaders) => (trailers = t));
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("close", () => resolve());
     stream.on("error", reject);
   });
+  const read = options.read ?? "eager";
+  if (read === "eager") stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  else {
+    // Paused: nothing is taken from the stream but what is read here, so the receive window is not reopened.
+    stream.pause();
+    if (read !== "never") {
+      reader = setInterval(() => {
+        const chunk = stream.read(Math.min(read.bytes, stream.readableLength || read.bytes)) as Buffer | null;
+        if (chunk) chunks.push(chunk);
+      }, read.everyMs);
+    }
+  }
   if (options.keepOpen) stream.write(body);
   else stream.end(body);
   const stop = new AbortController();
@@ -98,6 +119,7 @@ export async function rawCall(
     await Promise.race([ended, timeout]);
   } finally {
     stop.abort();
+    clearInterval(reader);
   }
   const status = trailers["grpc-status"] ?? headers["grpc-status"];
   const message = trailers["grpc-message"] ?? headers["grpc-message"];
@@ -107,5 +129,6 @@ export async function rawCall(
     headers,
     trailers,
     body: Buffer.concat(chunks),
+    rstCode: stream.rstCode,
   };
 }

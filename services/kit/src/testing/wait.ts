@@ -63,3 +63,34 @@ export async function nextEvent(natsUrl: string, stream: string, options: NextEv
     await nats.close();
   }
 }
+
+/** One message as a stream stores it, with where it is stored. */
+export interface StoredMessage extends StoredEvent {
+  /** Its sequence in the stream. */
+  readonly seq: number;
+  /** Its headers, by name (first value of each). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Every message `stream` stores, in stream order (read from the start with an ordered consumer). */
+export async function storedMessages(natsUrl: string, stream: string): Promise<StoredMessage[]> {
+  const nats = await connect({ servers: natsUrl });
+  try {
+    const count = (await (await nats.jetstreamManager()).streams.info(stream)).state.messages;
+    const consumer = await nats.jetstream().consumers.get(stream);
+    const stored: StoredMessage[] = [];
+    while (stored.length < count) {
+      const before = stored.length;
+      const batch = await consumer.fetch({ max_messages: Math.min(1000, count - stored.length), expires: 5000 });
+      for await (const message of batch) {
+        const headers: Record<string, string> = {};
+        for (const [key, values] of message.headers ?? []) headers[key] = values[0] ?? "";
+        stored.push({ subject: message.subject, data: message.data, seq: message.seq, headers });
+      }
+      if (stored.length === before) throw new Error(`read ${stored.length} of the ${count} messages of ${stream}`);
+    }
+    return stored;
+  } finally {
+    await nats.close();
+  }
+}

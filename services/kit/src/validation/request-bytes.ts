@@ -13,8 +13,13 @@ import type { AnyMethodDefinition, AnyServiceDefinition } from "../rpc/definitio
  *   INVALID_ARGUMENT naming the field (validation interceptor, or the adapter when validation is not applied).
  */
 
-/** Bytes of each request message decoded through a wrapped definition; weak, so they go with the message. */
-const bytesOfMessage = new WeakMap<object, Uint8Array>();
+/**
+ * Where a request message decoded through a wrapped definition keeps its bytes: a property of its own that is not
+ * enumerable, so copies, spreads, JSON and deep comparisons do not see it, and the bytes go with the message. (A
+ * WeakMap did the same at about twice the cost per request: an identity hash for every message and an ephemeron
+ * table the garbage collector has to clear.)
+ */
+const REQUEST_BYTES = Symbol("lattice.requestBytes");
 
 /** A request message the generated decoder refused: its bytes and why. Never reaches a handler. */
 export class UndecodableRequest {
@@ -28,7 +33,9 @@ export class UndecodableRequest {
 
 /** The wire bytes `message` was decoded from, when it came through keepRequestBytes. */
 export function requestBytes(message: unknown): Uint8Array | undefined {
-  return typeof message === "object" && message !== null ? bytesOfMessage.get(message) : undefined;
+  return typeof message === "object" && message !== null
+    ? (message as { readonly [REQUEST_BYTES]?: Uint8Array })[REQUEST_BYTES]
+    : undefined;
 }
 
 /**
@@ -49,7 +56,8 @@ export function keepRequestBytes<D extends AnyServiceDefinition>(definition: D):
           // RangeError included: a decoder that recursed too deep is still the caller's bad bytes.
           return new UndecodableRequest(bytes, error);
         }
-        if (typeof message === "object" && message !== null) bytesOfMessage.set(message, bytes);
+        if (typeof message === "object" && message !== null)
+          Object.defineProperty(message, REQUEST_BYTES, { value: bytes });
         return message;
       },
     };

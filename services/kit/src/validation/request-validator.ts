@@ -45,15 +45,22 @@ export class RequestValidator {
     const undecodable = request instanceof UndecodableRequest ? request : undefined;
     const bytes = undecodable?.bytes ?? requestBytes(request);
     if (!bytes) return;
+    const violations = this.violationsOf(bytes);
+    if (violations.length > 0) throw new ValidationError(numbered(violations, position));
+    if (undecodable) throw undecodableError(undecodable, this.schema, position);
+  }
+
+  /** Every rule the message in `bytes` breaks, as a refusal would name them; empty when the contract allows it. */
+  violationsOf(bytes: Uint8Array): FieldViolation[] {
     const issues = checkWire(this.schema, bytes);
     let violations = issues.map(toViolation);
     if (!issues.some((i) => i.fatal) && (this.withRules || issues.length > 0)) {
       const message = fromBinary(this.schema, bytes, { readUnknownFields: false });
-      if (this.withRules) violations.push(...this.validate(message));
+      // concat, not push(...): a message may break a rule in each of many thousand elements.
+      if (this.withRules) violations = violations.concat(this.validate(message));
       violations = keepMaskedFields(this.schema, message, violations);
     }
-    if (violations.length > 0) throw new ValidationError(numbered(violations, position));
-    if (undecodable) throw undecodableError(undecodable, this.schema, position);
+    return violations;
   }
 
   private validate(message: Message): FieldViolation[] {

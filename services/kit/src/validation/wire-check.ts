@@ -1,6 +1,11 @@
 import { isUtf8 } from "node:buffer";
-import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { getOption, hasOption, isFieldSet, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import {
+  field as fieldRules,
+  MapRulesSchema,
+  RepeatedRulesSchema,
+} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 
 /**
  * The rules every field of every request gets, whatever its contract says, checked on the wire bytes (the decoded
@@ -15,14 +20,34 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
  * - the bytes are well-formed protobuf for the message: tags, lengths and varints complete, each known field with
  *   its own wire type, messages (and unknown groups) nested at most MAX_DEPTH deep.
  *
+ * And a bound on every repeated field and map, here because it bounds the work of all the others: more elements
+ * than the contract's `repeated.max_items` (or `map.max_pairs`) is refused as protovalidate words it, and a field
+ * whose contract sets no bound takes at most DEFAULT_MAX_ITEMS; the elements past the bound are not looked into,
+ * and protovalidate is not run. protovalidate evaluates every element before it counts them (about 15 µs an element
+ * with rules, 2 µs a FieldMask path: a 4 MiB request of two-byte elements held the event loop for 30 s).
+ *
  * Each problem names the field in the proto's own names, as protovalidate does ("items[0].unit_price.amount_minor").
  */
 
 /** How deep messages (and groups in unknown fields) may nest: protobuf C++'s and protobuf-es's default limit. */
 export const MAX_DEPTH = 100;
 
+/**
+ * Elements of one repeated field (or entries of one map) in one message when its contract sets no bound. A field
+ * that needs more declares its own `max_items` / `max_pairs`.
+ */
+export const DEFAULT_MAX_ITEMS = 10_000;
+
 /** Why a field is refused; the reason of its BadRequest field violation. */
-export type WireIssueReason = "MALFORMED" | "INVALID_UTF8" | "NUL_CHARACTER" | "INT64_OUT_OF_RANGE" | "TOO_DEEP";
+export type WireIssueReason =
+  | "MALFORMED"
+  | "INVALID_UTF8"
+  | "NUL_CHARACTER"
+  | "INT64_OUT_OF_RANGE"
+  | "TOO_DEEP"
+  | "TOO_MANY_ITEMS"
+  | "repeated.max_items"
+  | "map.max_pairs";
 
 export interface WireIssue {
   /** Path of the field, e.g. "user.display_name"; "" when the message itself is malformed before any field. */
@@ -76,6 +101,17 @@ function walkMessage(schema: DescMessage, bytes: Uint8Array, path: string, depth
       walkField(field, wireType, reader, fieldPath, counts, depth, issues);
       if (reader.pos > reader.len) throw new Malformed("truncated");
     }
+    for (const [number, count] of counts) {
+      const counted = fieldsOf(schema).get(number)!;
+      const bound = boundOf(counted);
+      if (count > bound.max)
+        issues.push({
+          field: join(path, counted.name),
+          description: `must contain no more than ${bound.max} ${counted.fieldKind === "map" ? "pair(s)" : "item(s)"}`,
+          reason: bound.reason,
+          fatal: true,
+        });
+    }
   } catch (error) {
     const detail = error instanceof Malformed ? error.message : describeReadError(error);
     issues.push({
@@ -113,7 +149,9 @@ function walkField(
       let index = counts.get(field.number) ?? 0;
       if (field.listKind === "message") {
         expectWireType(wireType, WireType.LengthDelimited);
-        walkMessage(field.message, reader.bytes(), `${path}[${index}]`, depth + 1, issues);
+        const element = reader.bytes();
+        // Past its bound the list is refused as a whole: its further elements are not worth reading.
+        if (index < boundOf(field).max) walkMessage(field.message, element, `${path}[${index}]`, depth + 1, issues);
         index++;
       } else {
         const scalar = field.listKind === "enum" ? ScalarType.INT32 : field.scalar;
@@ -133,10 +171,14 @@ function walkField(
       counts.set(field.number, index);
       return;
     }
-    case "map":
+    case "map": {
       expectWireType(wireType, WireType.LengthDelimited);
-      walkMapEntry(field, reader.bytes(), path, depth, issues);
+      const entries = counts.get(field.number) ?? 0;
+      const entry = reader.bytes();
+      if (entries < boundOf(field).max) walkMapEntry(field, entry, path, depth, issues);
+      counts.set(field.number, entries + 1);
       return;
+    }
   }
 }
 
@@ -286,6 +328,27 @@ function describeReadError(error: unknown): string {
   if (error instanceof RangeError) return "nested too deep";
   if (error instanceof Error) return error.message.slice(0, 100);
   return "unreadable";
+}
+
+type Bound = { readonly max: number; readonly reason: WireIssueReason };
+const boundByField = new WeakMap<DescField, Bound>();
+
+/**
+ * How many elements (or map entries) the field may have in one message: its `(buf.validate.field).repeated.max_items`
+ * or `.map.max_pairs` when its contract sets one, else DEFAULT_MAX_ITEMS; with the reason a refusal gives.
+ */
+function boundOf(field: DescField): Bound {
+  let bound = boundByField.get(field);
+  if (!bound) {
+    const type = hasOption(field, fieldRules) ? getOption(field, fieldRules).type : undefined;
+    if (type?.case === "repeated" && isFieldSet(type.value, RepeatedRulesSchema.field.maxItems))
+      bound = { max: Number(type.value.maxItems), reason: "repeated.max_items" };
+    else if (type?.case === "map" && isFieldSet(type.value, MapRulesSchema.field.maxPairs))
+      bound = { max: Number(type.value.maxPairs), reason: "map.max_pairs" };
+    else bound = { max: DEFAULT_MAX_ITEMS, reason: "TOO_MANY_ITEMS" };
+    boundByField.set(field, bound);
+  }
+  return bound;
 }
 
 const fieldsByNumber = new WeakMap<DescMessage, ReadonlyMap<number, DescField>>();

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Status } from "@lattice/kit";
+import {
+  assertServing,
+  contractViolations,
+  dropSchema,
+  fuzz,
+  fuzzBudget,
+  fuzzSeed,
+  grpcMessages,
+  startTestService,
+  testDatabaseUrl,
+  testPool,
+  uniqueSchema,
+} from "@lattice/kit/testing";
+import {
+  CreateUserRequest,
+  CreateUserResponse,
+  DeleteUserRequest,
+  GetUserRequest,
+  ListUsersRequest,
+  UpdateUserRequest,
+  UserServiceService,
+} from "@lattice/proto/lattice/user/v1/user";
+import { userModule } from "../src/module.js";
+
+const USERS = "lattice.user.v1.UserService";
+const CREATE = `/${USERS}/CreateUser`;
+const DELETE = `/${USERS}/DeleteUser`;
+
+/** Answers after which the client cannot tell whether its call changed anything. */
+const outcomeUnknown = (code: number | undefined) => code === Status.DEADLINE_EXCEEDED || code === Status.CANCELLED;
+
+describe("user service under fuzzed requests, on PostgreSQL", () => {
+  it("answers every input with a client's code, keeps serving, and stores only what accepted requests made", async (t) => {
+    const seed = fuzzSeed();
+    const budget = fuzzBudget({ inputs: 300, timeMs: 30_000 });
+    t.diagnostic(`fuzz seed ${seed} (replay: FUZZ_SEED=${seed})`);
+    const url = testDatabaseUrl();
+    const schema = uniqueSchema("users_fuzz");
+    await using service = await startTestService(userModule, { env: { DATABASE_URL: url, DATABASE_SCHEMA: schema } });
+    const pool = testPool(schema, url);
+    t.after(async () => {
+      await pool.end();
+      await dropSchema(schema, url);
+    });
+    const users = service.client(UserServiceService, { defaultTimeoutMs: 5000 });
+    const seeded: string[] = [];
+    for (const i of [1, 2, 3]) {
+      const { user } = await users.createUser({
+        user: { name: "", email: `seed${i}@example.org`, displayName: `Seed ${i}`, etag: "" },
+      });
+      seeded.push(user!.name);
+    }
+
+    // What the answers account for: users created and deleted by OK answers, and calls of unknown outcome.
+    const created = new Set<string>();
+    const deleted = new Set<string>();
+    let unknownCreates = 0;
+    let unknownDeletes = 0;
+    const create = (email: string, displayName: string) =>
+      CreateUserRequest.encode({ user: { name: "", email, displayName, etag: "" } }).finish();
+    const report = await fuzz({
+      address: service.grpcAddress,
+      services: [USERS],
+      seed,
+      ...budget,
+      seeds: {
+        [CREATE]: [create("ada@example.org", "Ada"), create("grace.hopper@example.com", "Grace Hopper")],
+        [`/${USERS}/GetUser`]: seeded.map((name) => GetUserRequest.encode({ name }).finish()),
+        [`/${USERS}/ListUsers`]: [ListUsersRequest.encode({ pageSize: 2, pageToken: "" }).finish()],
+        [`/${USERS}/UpdateUser`]: [
+          UpdateUserRequest.encode({
+            user: { name: seeded[0]!, email: "renamed@example.org", displayName: "Renamed", etag: "" },
+            updateMask: ["display_name", "email"],
+          }).finish(),
+        ],
+        [DELETE]: [DeleteUserRequest.encode({ name: seeded[2]!, etag: "" }).finish()],
+      },
+      onResult(path, result, requests) {
+        if (path === CREATE && result.code === Status.OK)
+          created.add(CreateUserResponse.decode(grpcMessages(result.body)[0]!).user!.name);
+        else if (path === CREATE && outcomeUnknown(result.code)) unknownCreates++;
+        else if (path === DELETE && result.code === Status.OK) deleted.add(DeleteUserRequest.decode(requests[0]!).name);
+        else if (path === DELETE && outcomeUnknown(result.code)) unknownDeletes++;
+      },
+    });
+    t.diagnostic(`user: ${report.inputs} inputs, codes ${JSON.stringify(report.codes)}`);
+    t.diagnostic(`per method ${JSON.stringify(report.perMethod)}`);
+    t.diagnostic(
+      `created ${created.size}, deleted ${deleted.size}, unknown outcome ${unknownCreates + unknownDeletes}`,
+    );
+    assert.deepEqual(report.failures, [], `seed ${seed}`);
+    assert.ok(report.inputs >= Math.min(budget.maxInputs, 50), `only ${report.inputs} inputs ran`);
+
+    await assertServing(service, [USERS]);
+    const { user: after } = await users.createUser({
+      user: { name: "", email: "after.fuzz@example.org", displayName: "After", etag: "" },
+    });
+    assert.ok(after?.name);
+
+    // The table holds exactly the users the OK answers account for (give or take calls of unknown outcome), each
+    // one a user a request the contract accepts would make.
+    const { rows } = await pool.query<{
+      id: string;
+      email: string;
+      display_name: string;
+      version: number;
+      create_time: Date;
+      update_time: Date;
+    }>("SELECT id, email, display_name, version, create_time, update_time FROM users");
+    const stored = new Set(rows.map((row) => `users/${row.id}`));
+    const expected = new Set([...seeded, ...created, after.name].filter((name) => !deleted.has(name)));
+    const extra = [...stored].filter((name) => !expected.has(name));
+    const missing = [...expected].filter((name) => !stored.has(name));
+    assert.ok(extra.length <= unknownCreates, `seed ${seed}: users no OK answer made: ${extra.join(", ")}`);
+    assert.ok(missing.length <= unknownDeletes, `seed ${seed}: users gone without an OK delete: ${missing.join(", ")}`);
+    assert.equal(rows.length, expected.size + extra.length - missing.length);
+    for (const row of rows) {
+      const request = CreateUserRequest.encode({
+        user: { name: "", email: row.email, displayName: row.display_name, etag: "" },
+      }).finish();
+      assert.deepEqual(contractViolations(CREATE, request), [], `seed ${seed}: stored user ${row.id}`);
+      assert.ok(row.version >= 1 && row.create_time <= row.update_time, `seed ${seed}: stored user ${row.id}`);
+    }
+    const emails = rows.map((row) => row.email.toLowerCase());
+    assert.equal(new Set(emails).size, emails.length, "emails are unique whatever their case");
+  });
+});
