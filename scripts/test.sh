@@ -121,17 +121,37 @@ echo "PostgreSQL server: $TEST_DATABASE_URL"
 echo "embedded PostgreSQL: $TEST_EMBEDDED_DATABASE_URL"
 echo "NATS: $TEST_NATS_URL"
 
+step "tests: unit and integration"
+# Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists. The cluster tests
+# follow on a cluster of their own; a failure here is reported at the end, after them.
+unit=()
+while IFS= read -r file; do unit+=("$file"); done < <(test_files unit)
+integration=()
+while IFS= read -r file; do integration+=("$file"); done < <(test_files integration)
+cluster_tests=()
+while IFS= read -r file; do cluster_tests+=("$file"); done < <(test_files cluster)
+if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ] || [ "${#cluster_tests[@]}" -eq 0 ]; then
+  echo "found ${#unit[@]} unit, ${#integration[@]} integration and ${#cluster_tests[@]} cluster test files: a set is missing" >&2
+  exit 1
+fi
+echo "${#unit[@]} unit, ${#integration[@]} integration and ${#cluster_tests[@]} cluster test files"
+tests_status=0
+node --test --test-reporter=spec "${unit[@]}" "${integration[@]}" || tests_status=$?
+
 step "test cluster (single-node Kubernetes built from Go modules: scripts/cluster)"
 # Debian's containerd, runc, etcd and CNI plugins; Kubernetes, CoreDNS, metrics-server, kube-router and skaffold
-# built once into a cache outside the clone. The cluster lives in a folder of this run and is torn down on exit;
-# the tests in tests/cluster install the chart into it. The service images go in under the chart's default names
+# built once into a cache outside the clone. The cluster lives in a folder of this run and is torn down after its
+# tests, and on any exit before; the tests in tests/cluster install the chart into it. The service images go in under the chart's default names
 # (localhost/lattice/<service>:<appVersion>) as well, as a `kind load` or `ctr images import` of the README's
 # build would name them.
+cluster_started=$SECONDS
 bash scripts/cluster/tools.sh
 bash scripts/cluster/build.sh
 cluster_dir="$(mktemp -d -t lattice-cluster.XXXXXX)"
 stop_cluster() {
+  [ -n "$cluster_dir" ] || return 0
   bash scripts/cluster/down.sh "$cluster_dir" || echo "the test cluster's teardown failed: see $cluster_dir" >&2
+  cluster_dir=""
 }
 trap 'stop_cluster; stop_servers' EXIT
 app_version="$(awk -F'"' '/^appVersion:/ { print $2 }' charts/lattice/Chart.yaml)"
@@ -152,16 +172,11 @@ done
 LATTICE_XDS_SERVER="$LATTICE_XDS_SERVER" bash scripts/cluster/up.sh "$cluster_dir" "${cluster_images[@]}" >/dev/null
 # shellcheck source=/dev/null
 source "$cluster_dir/env.sh"
+echo "test cluster up in $((SECONDS - cluster_started)) s"
 
-step "tests: unit and integration"
-# Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists.
-unit=()
-while IFS= read -r file; do unit+=("$file"); done < <(test_files unit)
-integration=()
-while IFS= read -r file; do integration+=("$file"); done < <(test_files integration)
-if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ]; then
-  echo "found ${#unit[@]} unit and ${#integration[@]} integration test files: a set is missing" >&2
-  exit 1
-fi
-echo "${#unit[@]} unit and ${#integration[@]} integration test files"
-node --test --test-reporter=spec "${unit[@]}" "${integration[@]}"
+step "tests: cluster"
+# One file at a time: every file installs releases into the one node, and some share its node ports.
+node --test --test-concurrency=1 --test-reporter=spec "${cluster_tests[@]}" || tests_status=$?
+stop_cluster
+echo "cluster phase (build check, up, tests, teardown): $((SECONDS - cluster_started)) s"
+exit "$tests_status"
