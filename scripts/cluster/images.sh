@@ -40,10 +40,11 @@ own() {
 }
 
 socket="$dir/containerd/containerd.sock"
+images=()
+aliases=()
 for argument in "$@"; do
   image="${argument%%=*}"
-  alias=""
-  [ "$image" = "$argument" ] || alias="${argument#*=}"
+  [ "$image" = "$argument" ] || aliases+=("$image=${argument#*=}")
   case "$image" in
     "$sandbox_image") own "$image" "" /bin/sleep infinity ;;
     "$coredns_image") own "$image" "$cluster_bin/coredns" /usr/local/bin/coredns ;;
@@ -65,12 +66,16 @@ for argument in "$@"; do
       ;;
     *) podman image exists "$image" || die "image $image is missing: build it with scripts/containers/build.sh" ;;
   esac
-  podman save --quiet --format docker-archive "$image" |
-    ctr --address "$socket" -n k8s.io images import - >/dev/null ||
-    die "could not import $image into containerd"
-  if [ -n "$alias" ]; then
-    ctr --address "$socket" -n k8s.io images rm "$alias" >/dev/null 2>&1 || true
-    ctr --address "$socket" -n k8s.io images tag "$image" "$alias" >/dev/null || die "could not tag $image as $alias"
-  fi
+  case " ${images[*]} " in *" $image "*) ;; *) images+=("$image") ;; esac
 done
-log "imported ${#@} images into containerd"
+# One archive for all: the layers they share (the node base) are written and imported once.
+podman save --quiet --multi-image-archive --format docker-archive "${images[@]}" |
+  ctr --address "$socket" -n k8s.io images import - >/dev/null ||
+  die "could not import ${images[*]} into containerd"
+for pair in ${aliases[@]+"${aliases[@]}"}; do
+  image="${pair%%=*}"
+  alias="${pair#*=}"
+  ctr --address "$socket" -n k8s.io images rm "$alias" >/dev/null 2>&1 || true
+  ctr --address "$socket" -n k8s.io images tag "$image" "$alias" >/dev/null || die "could not tag $image as $alias"
+done
+log "imported ${#images[@]} images into containerd in ${SECONDS} s"

@@ -80,7 +80,7 @@ wait_for() {
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 0.5
   done
-  log "$what is up"
+  log "$what is up, ${SECONDS} s in"
 }
 
 # Images the cluster itself runs, built on the node base image (scripts/containers/base.sh) and imported into
