@@ -5,7 +5,7 @@ import { getJson, kubectlOk, until, type Condition } from "../src/kube.js";
 import { chartDir, Release } from "../src/release.js";
 
 let release: Release;
-const services = ["greeter", "order", "payment", "user"];
+const services = ["gateway", "greeter", "order", "payment", "user"];
 
 interface Deployment {
   readonly spec: { readonly replicas: number };

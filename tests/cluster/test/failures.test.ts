@@ -15,7 +15,7 @@ after(async () => {
 
 /** Only the services named, each with the settings given (JSON merged into services.<name>). */
 const only = (settings: Record<string, Record<string, unknown>>): string[] =>
-  ["greeter", "user", "payment", "order"].flatMap((name) => [
+  ["greeter", "user", "payment", "order", "gateway"].flatMap((name) => [
     "--set-json",
     `services.${name}=${JSON.stringify({ enabled: name in settings, ...(settings[name] ?? {}) })}`,
   ]);

@@ -15,7 +15,7 @@ import { clientPod, nodeScriptArgs } from "../src/client-pod.js";
 import { chartDir, helm, Release } from "../src/release.js";
 import { run } from "../src/run.js";
 
-const services = ["greeter", "order", "payment", "user"];
+const services = ["gateway", "greeter", "order", "payment", "user"];
 const appVersion = /^appVersion: "?([^"\n]+)"?$/m.exec(readFileSync(join(chartDir, "Chart.yaml"), "utf8"))?.[1];
 
 let release: Release;
@@ -108,7 +108,7 @@ describe("helm install of charts/lattice into the cluster", () => {
     const notes = (await helm(["get", "notes", release.name, "-n", release.namespace])).stdout;
     assert.doesNotMatch(notes, /NATS_URL[^\n]*required/i);
     // This value set admits the node (networkPolicy.probeSources), so the command is there, and works (below).
-    assert.match(notes, /kubectl get --raw \/api\/v1\/namespaces\/[^/]+\/services\/greeter:admin\/proxy\/readyz/);
+    assert.match(notes, /kubectl get --raw \/api\/v1\/namespaces\/[^/]+\/services\/[a-z-]+:admin\/proxy\/readyz/);
     const defaults = await helm(["template", "x", chartDir, "--set", "postgresql.url=postgres://h/d"]);
     assert.equal(defaults.code, 0, defaults.stderr);
     const offline = await helm([
@@ -192,6 +192,40 @@ describe("helm install of charts/lattice into the cluster", () => {
     const answer = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { state: number; total: unknown };
     assert.equal(answer.state, OrderState.ORDER_STATE_PAID);
     assert.deepEqual(answer.total, euros(700));
+  });
+
+  test("the same order through the gateway's REST port (node port 30080) ends PAID", async () => {
+    const config = await getJson<{ data: Record<string, string> }>([
+      "configmap",
+      "gateway-config",
+      "-n",
+      release.namespace,
+    ]);
+    assert.equal(
+      config.data.ORDER_SERVICE_ADDRESS,
+      `dns:///order-headless.${release.namespace}.svc.cluster.local:50051`,
+    );
+    const base = `http://${nodeIp()}:30080`;
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await response.text();
+      assert.equal(response.status, 200, `POST ${path}: ${response.status} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const created = await post("/v1/users", { email: `rest-${Date.now()}@example.org`, displayName: "Grace" });
+    const user = (created as { user?: { name?: string } }).user?.name;
+    assert.match(user ?? "", /^users\/[0-9a-f-]{36}$/);
+    const answer = (await post("/v1/orders", {
+      user,
+      items: [{ sku: "book-3", quantity: 3, unitPrice: { currencyCode: "EUR", amountMinor: "400" } }],
+    })) as { order?: { state?: string; total?: { currencyCode?: string; amountMinor?: string } } };
+    assert.equal(answer.order?.state, "ORDER_STATE_PAID");
+    assert.deepEqual(answer.order.total, { currencyCode: "EUR", amountMinor: "1200" });
   });
 
   test("the README's kubectl health probing commands work as written", async (t) => {

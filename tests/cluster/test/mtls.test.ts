@@ -27,6 +27,8 @@ let crdFiles: string[] = [];
 let release: Release;
 let issuer: TestIssuer;
 const issued = new Map<string, Issued>();
+/** The services of the mtls set, each with a Certificate. */
+const services = ["gateway", "greeter", "order", "payment", "user"];
 
 /** Fills each Certificate's Secret as cert-manager's CA issuer would (tls.crt, tls.key, ca.crt). */
 async function issueAll(namespace: string, only?: string): Promise<void> {
@@ -96,7 +98,7 @@ before(async () => {
     "the chart's Certificates",
     async () => {
       await issueAll(release.namespace);
-      return issued.size === 4 ? true : undefined;
+      return issued.size === services.length ? true : undefined;
     },
     120_000,
     1_000,
@@ -115,7 +117,7 @@ after(async () => {
 describe("transportSecurity mtls: certificates mounted from their Secrets, rotated without restarts", () => {
   test("a Certificate per service, mounted as a folder; order calls user and payment over mutual TLS and the order ends PAID", async () => {
     const certificates = await getJson<List<Certificate>>(["certificates.cert-manager.io", "-n", release.namespace]);
-    assert.deepEqual(certificates.items.map((c) => c.metadata.name).sort(), ["greeter", "order", "payment", "user"]);
+    assert.deepEqual(certificates.items.map((c) => c.metadata.name).sort(), services);
     const client = await issuer.issue("lattice-client", ["lattice-client"]);
     const creds = credentials.createSsl(Buffer.from(issuer.caCert), Buffer.from(client.key), Buffer.from(client.cert));
     const options = (name: string) => ({

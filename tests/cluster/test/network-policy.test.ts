@@ -58,14 +58,21 @@ describe("NetworkPolicy enforced (kube-router's policy controller): default deny
     assert.equal(await reaches(client, "greeter"), true, "lattice-client → greeter");
     assert.equal(await reaches(stranger, "order"), false, "stranger → order");
     assert.equal(await reaches(stranger, "greeter"), false, "stranger → greeter");
+    assert.equal(await reaches(client, "gateway"), true, "lattice-client → gateway");
+    assert.equal(await reaches(stranger, "gateway"), false, "stranger → gateway");
   });
 
-  test("internal services admit their callers only", async () => {
+  test("internal services admit their callers only (order, and the gateway that forwards to them)", async () => {
     const order = await podOf("order");
     const user = await podOf("user");
     const payment = await podOf("payment");
+    const gateway = await podOf("gateway");
     assert.equal(await reaches(order, "user"), true, "order → user");
     assert.equal(await reaches(order, "payment"), true, "order → payment");
+    // The gateway forwards to every service whose methods it serves (its calls).
+    assert.equal(await reaches(gateway, "user"), true, "gateway → user");
+    assert.equal(await reaches(gateway, "payment"), true, "gateway → payment");
+    assert.equal(await reaches(order, "gateway"), false, "order → gateway (not an entry client)");
     assert.equal(await reaches(client, "user"), false, "lattice-client → user");
     assert.equal(await reaches(client, "payment"), false, "lattice-client → payment");
     assert.equal(await reaches(order, "greeter"), false, "order → greeter (not in its calls)");

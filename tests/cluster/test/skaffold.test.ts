@@ -14,7 +14,7 @@ import { run } from "../src/run.js";
 // and NATS, node ports 30051 and 30054).
 const namespace = "lattice-dev";
 const appVersion = /^appVersion: "?([^"\n]+)"?$/m.exec(readFileSync(join(chartDir, "Chart.yaml"), "utf8"))?.[1];
-const services = ["greeter", "order", "payment", "user"];
+const services = ["gateway", "greeter", "order", "payment", "user"];
 // A home of its own: skaffold's global config there turns its update check and usage metrics off, so it never
 // tries to reach anything outside this machine.
 const home = mkdtempSync(join(tmpdir(), "lattice-skaffold-"));
