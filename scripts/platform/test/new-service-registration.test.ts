@@ -64,7 +64,7 @@ describe("registering a new service", () => {
     const skaffold = read("skaffold.yaml");
     const changed = withSkaffoldService(skaffold, "shipping-quote");
     const lines = added(skaffold, changed);
-    assert.ok(lines.includes("    - image: lattice/shipping-quote"), lines.join("\n"));
+    assert.ok(lines.includes("    - image: localhost/lattice/shipping-quote"), lines.join("\n"));
     assert.ok(lines.includes("          SERVICE: shipping-quote"), lines.join("\n"));
     const document = parseDocument(changed).toJS() as {
       deploy: { helm: { releases: { setValueTemplates: Record<string, string> }[] } };
@@ -82,7 +82,8 @@ describe("registering a new service", () => {
     }
     assert.equal(
       imageValueTemplates("shipping-quote", false)["services.shipping-quote.image.repository"],
-      "{{.IMAGE_REPO_lattice_shipping_quote}}",
+      "{{.IMAGE_REPO_localhost_lattice_shipping_quote}}",
     );
+    assert.equal(imageValueTemplates("shipping-quote", false)["services.shipping-quote.image.registry"], "");
   });
 });

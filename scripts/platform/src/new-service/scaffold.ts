@@ -4,7 +4,13 @@ import { parseDocument } from "yaml";
 import { loadServiceDeclarations } from "@lattice/kit";
 import { chooseLocalPorts, type LocalPorts } from "./local-ports.js";
 import { serviceNaming, type ServiceNaming } from "./naming.js";
-import { chartValuesEntry, withChartValuesEntry, withSkaffoldService, withTsconfigReference } from "./registration.js";
+import {
+  chartValuesEntry,
+  imageOf,
+  withChartValuesEntry,
+  withSkaffoldService,
+  withTsconfigReference,
+} from "./registration.js";
 import { serviceFiles } from "./templates.js";
 
 /** The name is taken: something of a service by that name exists already. */
@@ -97,8 +103,8 @@ export function existingTraces(root: string, names: ServiceNaming): string[] {
   const skaffold = parseDocument(readFileSync(join(root, SKAFFOLD), "utf8")).toJS() as {
     build?: { artifacts?: { image?: unknown }[] };
   } | null;
-  if (skaffold?.build?.artifacts?.some((artifact) => artifact.image === `lattice/${names.service}`))
-    traces.push(`${SKAFFOLD} builds lattice/${names.service}`);
+  if (skaffold?.build?.artifacts?.some((artifact) => artifact.image === imageOf(names.service)))
+    traces.push(`${SKAFFOLD} builds ${imageOf(names.service)}`);
   const tsconfig = JSON.parse(readFileSync(join(root, TSCONFIG), "utf8")) as { references?: { path: string }[] };
   if (tsconfig.references?.some((reference) => reference.path === `services/${names.service}`))
     traces.push(`${TSCONFIG} references services/${names.service}`);
