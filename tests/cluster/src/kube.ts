@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { clusterEnv } from "./env.js";
+import { clusterEnv, nodeIp } from "./env.js";
 import { run, runOk, type RunOptions, type RunResult } from "./run.js";
 
 /** kubectl of the cluster's own release, against the test cluster. */
@@ -148,4 +149,41 @@ export async function until<T>(
     }
     await sleep(everyMs);
   }
+}
+
+/** Whether a TCP connection to host:port is accepted within 2 s. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Waits until every node port of the namespace's Services accepts connections on the node address. Pods being Ready
+ * (what `helm install --wait` and skaffold's status check wait for) is not enough: kube-proxy writes a Service's
+ * rules a moment later, and until then a node port whose number a deleted Service held just before refuses.
+ */
+export async function nodePortsOpen(namespace: string, timeoutMs = 60_000): Promise<void> {
+  const services = await getJson<List<{ spec: { type?: string; ports?: { nodePort?: number }[] } }>>([
+    "services",
+    "-n",
+    namespace,
+  ]);
+  const ports = services.items
+    .filter((s) => s.spec.type === "NodePort")
+    .flatMap((s) => (s.spec.ports ?? []).map((p) => p.nodePort))
+    .filter((port): port is number => port !== undefined);
+  for (const port of ports)
+    await until(
+      `node port ${port} to accept connections`,
+      async () => ((await accepts(nodeIp(), port)) ? true : undefined),
+      timeoutMs,
+    );
 }

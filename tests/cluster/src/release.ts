@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { clusterEnv, nodeIp } from "./env.js";
-import { kubectl, kubectlOk } from "./kube.js";
+import { kubectl, kubectlOk, nodePortsOpen } from "./kube.js";
 import { TcpRelay } from "./relay.js";
 import { run, type RunResult } from "./run.js";
 
@@ -71,12 +71,15 @@ export class Release {
     ];
   }
 
-  /** helm upgrade --install of charts/lattice (or `chart`) with the cluster values, waiting for every pod. */
-  install(
+  /**
+   * helm upgrade --install of charts/lattice (or `chart`) with the cluster values, waiting for every pod and, once
+   * it succeeded, for the release's node ports to accept connections.
+   */
+  async install(
     extra: string[] = [],
     options: { chart?: string; timeout?: string; wait?: boolean } = {},
   ): Promise<RunResult> {
-    return helm([
+    const result = await helm([
       "upgrade",
       "--install",
       this.name,
@@ -86,6 +89,8 @@ export class Release {
       ...(options.wait === false ? [] : ["--wait", "--timeout", options.timeout ?? "180s"]),
       ...this.values(...extra),
     ]);
+    if (result.code === 0 && options.wait !== false) await nodePortsOpen(this.namespace);
+    return result;
   }
 
   async sql(text: string, database = "postgres"): Promise<void> {

@@ -97,7 +97,11 @@ describe("helm install of charts/lattice into the cluster", () => {
     }
     const all = await events(release.namespace);
     assert.deepEqual(
-      all.filter((e) => e.reason === "Pulling" || e.reason === "Failed").map((e) => e.message),
+      // Any pull attempt or pull failure (Pulling, ErrImagePull, "Back-off pulling image"); other Failed events (a
+      // kubelet's config cache slow under load) are not about images.
+      all
+        .filter((e) => e.reason === "Pulling" || (e.reason !== "Pulled" && /pull/i.test(e.message)))
+        .map((e) => e.message),
       [],
       "the kubelet tried to pull",
     );

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { clusterEnv, nodeIp } from "../src/env.js";
-import { isReady, kubectl, pods } from "../src/kube.js";
+import { isReady, kubectl, nodePortsOpen, pods } from "../src/kube.js";
 import { euros, newUser, shopClients } from "../src/orders.js";
 import { chartDir, repositoryRoot } from "../src/release.js";
 import { run } from "../src/run.js";
@@ -64,6 +64,7 @@ describe("skaffold against the cluster", () => {
     ]);
     t.diagnostic(`skaffold deploy took ${Date.now() - started} ms`);
     assert.equal(deployed.code, 0, `skaffold deploy exited ${deployed.code}:\n${deployed.stdout}\n${deployed.stderr}`);
+    await nodePortsOpen(namespace);
 
     const all = await pods(namespace);
     for (const name of [...services, "postgresql", "nats"]) {
