@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/tests.sh"
+source "$(dirname "$0")/lib/services.sh"
 cd "$root"
 use_pinned_node
 ensure_node_modules
@@ -121,14 +122,61 @@ echo "embedded PostgreSQL: $TEST_EMBEDDED_DATABASE_URL"
 echo "NATS: $TEST_NATS_URL"
 
 step "tests: unit and integration"
-# Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists.
+# Both sets in one run (scripts/lib/tests.sh), compiled tests only where their source exists. The cluster tests
+# follow on a cluster of their own; a failure here is reported at the end, after them.
 unit=()
 while IFS= read -r file; do unit+=("$file"); done < <(test_files unit)
 integration=()
 while IFS= read -r file; do integration+=("$file"); done < <(test_files integration)
-if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ]; then
-  echo "found ${#unit[@]} unit and ${#integration[@]} integration test files: a set is missing" >&2
+cluster_tests=()
+while IFS= read -r file; do cluster_tests+=("$file"); done < <(test_files cluster)
+if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ] || [ "${#cluster_tests[@]}" -eq 0 ]; then
+  echo "found ${#unit[@]} unit, ${#integration[@]} integration and ${#cluster_tests[@]} cluster test files: a set is missing" >&2
   exit 1
 fi
-echo "${#unit[@]} unit and ${#integration[@]} integration test files"
-node --test --test-reporter=spec "${unit[@]}" "${integration[@]}"
+echo "${#unit[@]} unit, ${#integration[@]} integration and ${#cluster_tests[@]} cluster test files"
+tests_status=0
+node --test --test-reporter=spec "${unit[@]}" "${integration[@]}" || tests_status=$?
+
+step "test cluster (single-node Kubernetes built from Go modules: scripts/cluster)"
+# Debian's containerd, runc, etcd and CNI plugins; Kubernetes, CoreDNS, metrics-server, kube-router and skaffold
+# built once into a cache outside the clone. The cluster lives in a folder of this run and is torn down after its
+# tests, and on any exit before; the tests in tests/cluster install the chart into it. The service images go in under the chart's default names
+# (localhost/lattice/<service>:<appVersion>) as well, as a `kind load` or `ctr images import` of the README's
+# build would name them.
+cluster_started=$SECONDS
+bash scripts/cluster/tools.sh
+bash scripts/cluster/build.sh
+cluster_dir="$(mktemp -d -t lattice-cluster.XXXXXX)"
+stop_cluster() {
+  [ -n "$cluster_dir" ] || return 0
+  bash scripts/cluster/down.sh "$cluster_dir" || echo "the test cluster's teardown failed: see $cluster_dir" >&2
+  cluster_dir=""
+}
+trap 'stop_cluster; stop_servers' EXIT
+app_version="$(awk -F'"' '/^appVersion:/ { print $2 }' charts/lattice/Chart.yaml)"
+cluster_images=()
+for service in $(declared_services "$root"); do
+  image="$LATTICE_IMAGE_PREFIX$service:$LATTICE_IMAGE_TAG"
+  cluster_images+=("$image=${LATTICE_IMAGE_PREFIX}$service:$app_version")
+done
+# values/dev.yaml's in-release PostgreSQL and NATS (what skaffold's dev profile deploys) run stand-ins answering to
+# the chart's pinned image names (scripts/cluster/standins/).
+for component in postgresql nats; do
+  pinned="$(awk -v c="$component:" '$0 == c { inside = 1; next } inside && $1 == "image:" { print $2; exit }' charts/lattice/values.yaml)"
+  case "$component" in
+    postgresql) cluster_images+=("localhost/lattice-cluster/postgres:15-standin=$pinned") ;;
+    nats) cluster_images+=("localhost/lattice-cluster/nats:standin=$pinned") ;;
+  esac
+done
+LATTICE_XDS_SERVER="$LATTICE_XDS_SERVER" bash scripts/cluster/up.sh "$cluster_dir" "${cluster_images[@]}" >/dev/null
+# shellcheck source=/dev/null
+source "$cluster_dir/env.sh"
+echo "test cluster up in $((SECONDS - cluster_started)) s"
+
+step "tests: cluster"
+# One file at a time: every file installs releases into the one node, and some share its node ports.
+node --test --test-concurrency=1 --test-reporter=spec "${cluster_tests[@]}" || tests_status=$?
+stop_cluster
+echo "cluster phase (build check, up, tests, teardown): $((SECONDS - cluster_started)) s"
+exit "$tests_status"

@@ -4,15 +4,16 @@
 # a unit test.
 # shellcheck shell=bash
 
-# Prints, one per line, the compiled form (PACKAGE/dist/test/NAME.js, examples/dist/EXAMPLE/NAME.js) of each test of the set $1 (unit, integration
-# or all), run from the repository root. Only tests whose source exists, so a deleted test cannot linger in dist/
-# and run.
+# Prints, one per line, the compiled form (PACKAGE/dist/test/NAME.js, examples/dist/EXAMPLE/NAME.js) of each test of
+# the set $1, run from the repository root: unit, integration, cluster (the integration tests of tests/cluster, which
+# need the test cluster of scripts/cluster) or all. Only tests whose source exists, so a deleted test cannot linger in
+# dist/ and run.
 test_files() {
   local set="$1" source compiled kind
   case "$set" in
-    unit | integration | all) ;;
+    unit | integration | cluster | all) ;;
     *)
-      echo "test_files: unknown set '$set' (unit, integration or all)" >&2
+      echo "test_files: unknown set '$set' (unit, integration, cluster or all)" >&2
       return 2
       ;;
   esac
@@ -24,6 +25,7 @@ test_files() {
       *) compiled="${source%%/test/*}/dist/test/$(basename "$source")" ;;
     esac
     case "$source" in
+      tests/cluster/*) kind=cluster ;;
       tests/* | *.integration.test.ts) kind=integration ;;
       *) kind=unit ;;
     esac

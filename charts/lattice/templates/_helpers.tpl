@@ -14,6 +14,17 @@ app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
 {{- end }}
 
+{{/*
+Labels on a pod template: the object labels without the chart and version ones, so that a new chart version that
+changes nothing in a pod does not restart it (a new app version comes with a new image, which rolls the pods).
+*/}}
+{{- define "lattice.podLabels" -}}
+{{ include "lattice.selectorLabels" . }}
+app.kubernetes.io/part-of: lattice
+app.kubernetes.io/component: {{ .component | default "service" }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
 {{/* Labels that select one component's pods; never change them on upgrade (selectors are immutable). */}}
 {{- define "lattice.selectorLabels" -}}
 app.kubernetes.io/name: {{ .name }}
@@ -80,6 +91,32 @@ that name as a whole. Use: $cfg := include "lattice.settings" (dict "root" $ "na
 {{- if $registry }}{{ $registry }}/{{ end }}{{ $repository }}
 {{- if $tag }}:{{ $tag }}{{ end }}
 {{- if $digest }}@{{ $digest }}{{ end }}
+{{- end }}
+
+{{/*
+"true" when the chart is rendered against a cluster (helm install/upgrade, or --dry-run=server): lookup answers
+there and answers nothing to `helm template` and `helm lint`.
+*/}}
+{{- define "lattice.online" -}}
+{{- if lookup "v1" "Namespace" "" "kube-system" }}true{{ end -}}
+{{- end }}
+
+{{/*
+"true" when the chart is installed into a cluster that does not serve an API (.api: group/version/Kind, e.g.
+"monitoring.coreos.com/v1/ServiceMonitor"). Offline renders assume it is there, so that they show and check every
+object; --api-versions makes no difference to them.
+*/}}
+{{- define "lattice.apiMissing" -}}
+{{- if and (include "lattice.online" .root) (not (.root.Capabilities.APIVersions.Has .api)) }}true{{ end -}}
+{{- end }}
+
+{{/* "true" when installing into a cluster that lacks one of the Linkerd policy kinds the chart renders. */}}
+{{- define "lattice.linkerdPolicyMissing" -}}
+{{- $missing := false -}}
+{{- range $api := list "policy.linkerd.io/v1beta3/Server" "policy.linkerd.io/v1alpha1/AuthorizationPolicy" "policy.linkerd.io/v1alpha1/MeshTLSAuthentication" "policy.linkerd.io/v1alpha1/NetworkAuthentication" -}}
+{{- if include "lattice.apiMissing" (dict "root" $ "api" $api) }}{{ $missing = true }}{{ end -}}
+{{- end -}}
+{{- if $missing }}true{{ end -}}
 {{- end }}
 
 {{- define "lattice.imagePullPolicy" -}}

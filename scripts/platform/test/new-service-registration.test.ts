@@ -85,7 +85,7 @@ describe("registering a new service", () => {
     const skaffold = read("skaffold.yaml");
     const changed = withSkaffoldService(skaffold, shippingQuote);
     const lines = added(skaffold, changed);
-    assert.ok(lines.includes(`    - image: lattice/${shippingQuote}`), lines.join("\n"));
+    assert.ok(lines.includes(`    - image: localhost/lattice/${shippingQuote}`), lines.join("\n"));
     assert.ok(lines.includes(`          SERVICE: ${shippingQuote}`), lines.join("\n"));
     const document = parseDocument(changed).toJS() as {
       deploy: { helm: { releases: { setValueTemplates: Record<string, string> }[] } };
@@ -103,9 +103,11 @@ describe("registering a new service", () => {
     }
     assert.equal(
       imageValueTemplates(shippingQuote, false)[`services.${shippingQuote}.image.repository`],
-      `{{.IMAGE_REPO_lattice_${shippingQuote.replaceAll("-", "_")}}}`,
+      `{{.IMAGE_REPO_localhost_lattice_${shippingQuote.replaceAll("-", "_")}}}`,
     );
+    assert.equal(imageValueTemplates(shippingQuote, false)[`services.${shippingQuote}.image.registry`], "");
   });
+
   it("adds the new service to an HTTP edge's calls, in its declaration and in the chart, once", () => {
     const gateway = read("services/gateway/package.json");
     const declared = withDeclaredCall(gateway, inventory);

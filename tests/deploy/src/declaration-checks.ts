@@ -7,16 +7,23 @@ import type { ServiceDeclaration } from "@lattice/kit";
  * agree. The files come in parsed, so the tests can break a copy and see the check fail.
  */
 
-/** The image skaffold builds for a service, and the chart's repositoryPrefix/<service> default. */
-export const serviceImageName = (service: string): string => `lattice/${service}`;
+/**
+ * The image skaffold builds for a service: the chart's default <registry>/<repositoryPrefix>/<service>, the name the
+ * README's build gives it.
+ */
+export const serviceImageName = (service: string): string => `localhost/lattice/${service}`;
 
 /** The name skaffold gives an artifact in its template variables: "/", "-" and "." become "_". */
 export const skaffoldArtifactVariable = (image: string): string => image.replace(/[/.-]/g, "_");
 
-/** The setValueTemplates entries that hand a service's built image to the chart (digest only where pinned). */
+/**
+ * The setValueTemplates entries that hand a service's built image to the chart (digest only where pinned). The
+ * repository skaffold hands over is the whole name, registry included, so the chart's registry is emptied.
+ */
 export function imageValueTemplates(service: string, withDigest: boolean): Record<string, string> {
   const variable = skaffoldArtifactVariable(serviceImageName(service));
   return {
+    [`services.${service}.image.registry`]: "",
     [`services.${service}.image.repository`]: `{{.IMAGE_REPO_${variable}}}`,
     [`services.${service}.image.tag`]: `{{.IMAGE_TAG_${variable}}}`,
     ...(withDigest ? { [`services.${service}.image.digest`]: `{{.IMAGE_DIGEST_${variable}}}` } : {}),
@@ -153,7 +160,7 @@ export function skaffoldProblems(
     if (differences.length > 0) problems.push(`${file}: artifact ${image} of ${service}: ${differences.join("; ")}`);
   }
   for (const artifact of artifacts) {
-    const service = typeof artifact.image === "string" ? artifact.image.replace(/^lattice\//, "") : "";
+    const service = typeof artifact.image === "string" ? artifact.image.replace(/^localhost\/lattice\//, "") : "";
     if (!names.includes(service)) {
       problems.push(`${file}: artifact ${String(artifact.image)} builds no declared service`);
     }

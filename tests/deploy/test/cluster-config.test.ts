@@ -57,8 +57,8 @@ describe("skaffold.yaml", () => {
       docker?: { dockerfile?: string; buildArgs?: Record<string, string> };
     }[];
     for (const service of serviceNames) {
-      const artifact = artifacts.find((a) => a.image === `lattice/${service}` || a.image === `lattice-${service}`);
-      assert.ok(artifact, `no artifact builds lattice/${service}`);
+      const artifact = artifacts.find((a) => a.image === serviceImageName(service));
+      assert.ok(artifact, `no artifact builds ${serviceImageName(service)}`);
       const context = at(artifact.context ?? ".");
       assert.ok(existsSync(context), `context ${artifact.context ?? "."} does not exist`);
       const dockerfile = join(context, artifact.docker?.dockerfile ?? "Dockerfile");

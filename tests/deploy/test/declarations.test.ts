@@ -10,6 +10,7 @@ import {
   declarationProblems,
   imageValueTemplates,
   rootProjectProblems,
+  serviceImageName,
   skaffoldProblems,
   workspaceCovers,
 } from "../src/declaration-checks.js";
@@ -126,15 +127,15 @@ describe("each check fails on a broken copy, naming the file, the service and th
     const broken = structuredClone(document);
     const brokenArtifacts = (broken.build as { artifacts: { image: string; docker: { buildArgs: Json } }[] }).artifacts;
     brokenArtifacts.splice(
-      brokenArtifacts.findIndex((a) => a.image === `lattice/${first.name}`),
+      brokenArtifacts.findIndex((a) => a.image === serviceImageName(first.name)),
       1,
     );
-    brokenArtifacts.find((a) => a.image === `lattice/${second.name}`)!.docker.buildArgs.SERVICE = first.name;
-    brokenArtifacts.push({ image: "lattice/retired", docker: { buildArgs: { SERVICE: "retired" } } });
+    brokenArtifacts.find((a) => a.image === serviceImageName(second.name))!.docker.buildArgs.SERVICE = first.name;
+    brokenArtifacts.push({ image: "localhost/lattice/retired", docker: { buildArgs: { SERVICE: "retired" } } });
     assert.deepEqual(skaffoldProblems(declarations, broken), [
-      `skaffold.yaml: no build artifact for service ${first.name} (image lattice/${first.name} with build arg SERVICE=${first.name})`,
-      `skaffold.yaml: artifact lattice/${second.name} of ${second.name}: build arg SERVICE=${first.name}, not ${second.name}`,
-      "skaffold.yaml: artifact lattice/retired builds no declared service",
+      `skaffold.yaml: no build artifact for service ${first.name} (image ${serviceImageName(first.name)} with build arg SERVICE=${first.name})`,
+      `skaffold.yaml: artifact ${serviceImageName(second.name)} of ${second.name}: build arg SERVICE=${first.name}, not ${second.name}`,
+      "skaffold.yaml: artifact localhost/lattice/retired builds no declared service",
     ]);
   });
 
@@ -153,9 +154,9 @@ describe("each check fails on a broken copy, naming the file, the service and th
     assert.ok(profile, "no profile lists setValueTemplates");
     const pinned = Object.keys(templates(profile)).some((key) => key.endsWith(".image.digest"));
     Reflect.deleteProperty(templates(broken), `services.${first.name}.image.tag`);
-    templates(profile)[`services.${second.name}.image.repository`] = "{{.IMAGE_REPO_lattice_other}}";
+    templates(profile)[`services.${second.name}.image.repository`] = "{{.IMAGE_REPO_localhost_lattice_other}}";
     if (pinned) Reflect.deleteProperty(templates(profile), `services.${first.name}.image.digest`);
-    templates(profile)["services.retired.image.tag"] = "{{.IMAGE_TAG_lattice_retired}}";
+    templates(profile)["services.retired.image.tag"] = "{{.IMAGE_TAG_localhost_lattice_retired}}";
     const expected = imageValueTemplates(first.name, true);
     const problems = skaffoldProblems(declarations, broken);
     const where = `skaffold.yaml (profile ${String(profile.name)}, release lattice)`;
@@ -168,7 +169,7 @@ describe("each check fails on a broken copy, naming the file, the service and th
               `"${expected[`services.${first.name}.image.digest`]}" for ${first.name}`,
           ]
         : []),
-      `${where}: setValueTemplates services.${second.name}.image.repository is "{{.IMAGE_REPO_lattice_other}}", ` +
+      `${where}: setValueTemplates services.${second.name}.image.repository is "{{.IMAGE_REPO_localhost_lattice_other}}", ` +
         `not "${imageValueTemplates(second.name, false)[`services.${second.name}.image.repository`]}" for ${second.name}`,
       `${where}: setValueTemplates services.retired.image.tag names retired, which no service declares`,
     ]);

@@ -312,7 +312,7 @@ describe("npm run new-service", { timeout: 900_000 }, () => {
     assert.ok(deployment, `no Deployment named ${NAME} in the rendered chart`);
     const container = deployment.spec.template.spec.containers.find((c) => c.name === NAME);
     assert.ok(container, `the Deployment has no ${NAME} container`);
-    assert.match(container.image, new RegExp(`^lattice/${NAME}:`));
+    assert.match(container.image, new RegExp(`^localhost/lattice/${NAME}:`));
     assert.deepEqual(container.command, ["node", `/app/services/${NAME}/dist/src/main.js`]);
     assert.ok(named("Service"), `no Service named ${NAME}`);
   });

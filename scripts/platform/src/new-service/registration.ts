@@ -72,16 +72,21 @@ export function withChartCall(text: string, service: string, peer: string): stri
   return document.toString(YAML_OUTPUT);
 }
 
-/** The image skaffold builds for a service; the chart defaults to the same repositoryPrefix/<service>. */
-const imageOf = (service: string) => `lattice/${service}`;
+/**
+ * The image skaffold builds for a service: the chart's default name (localhost/lattice/<service>), which podman and
+ * Docker keep as it is and kind loads unchanged.
+ */
+export const imageOf = (service: string) => `localhost/lattice/${service}`;
 
 /**
  * The setValueTemplates entries handing a service's built image to the chart: repository and tag, and the digest
- * where a release pins digests. Skaffold names an artifact's variables with "/", "-" and "." written as "_".
+ * where a release pins digests; the registry emptied, since the repository skaffold hands over is the whole name.
+ * Skaffold names an artifact's variables with "/", "-" and "." written as "_".
  */
 export function imageValueTemplates(service: string, withDigest: boolean): Record<string, string> {
   const variable = imageOf(service).replace(/[/.-]/g, "_");
   return {
+    [`services.${service}.image.registry`]: "",
     [`services.${service}.image.repository`]: `{{.IMAGE_REPO_${variable}}}`,
     [`services.${service}.image.tag`]: `{{.IMAGE_TAG_${variable}}}`,
     ...(withDigest ? { [`services.${service}.image.digest`]: `{{.IMAGE_DIGEST_${variable}}}` } : {}),

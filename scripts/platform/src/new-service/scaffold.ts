@@ -6,6 +6,7 @@ import { chooseLocalPorts, type LocalPorts } from "./local-ports.js";
 import { serviceNaming, type ServiceNaming } from "./naming.js";
 import {
   chartValuesEntry,
+  imageOf,
   withChartCall,
   withChartValuesEntry,
   withDeclaredCall,
@@ -112,8 +113,8 @@ export function existingTraces(root: string, names: ServiceNaming): string[] {
   const skaffold = parseDocument(readFileSync(join(root, SKAFFOLD), "utf8")).toJS() as {
     build?: { artifacts?: { image?: unknown }[] };
   } | null;
-  if (skaffold?.build?.artifacts?.some((artifact) => artifact.image === `lattice/${names.service}`))
-    traces.push(`${SKAFFOLD} builds lattice/${names.service}`);
+  if (skaffold?.build?.artifacts?.some((artifact) => artifact.image === imageOf(names.service)))
+    traces.push(`${SKAFFOLD} builds ${imageOf(names.service)}`);
   const tsconfig = JSON.parse(readFileSync(join(root, TSCONFIG), "utf8")) as { references?: { path: string }[] };
   if (tsconfig.references?.some((reference) => reference.path === `services/${names.service}`))
     traces.push(`${TSCONFIG} references services/${names.service}`);
