@@ -37,7 +37,8 @@ import { ClientCallContext, NEVER_ABORTS } from "./client-call-context.js";
 import { DEFAULT_DNS_MIN_RESOLUTION_INTERVAL_MS, type LoadBalancingPolicy } from "./load-balancing.js";
 import { circuitBreakers, type BreakerSettings } from "./circuit-breaker.js";
 import { enableXdsFor, isXdsTarget } from "./discovery.js";
-import { serviceConfigFor, type RetrySettings } from "./retry-policy.js";
+import { markedAfterHeaders, replayAfterHeaders } from "./replay-after-headers.js";
+import { retryabilityOf, serviceConfigFor, type RetrySettings } from "./retry-policy.js";
 import { contractRegistry } from "../contracts/registry.js";
 import type { ClientMetrics } from "../metrics/client-metrics.js";
 
@@ -164,7 +165,7 @@ export function createClient<D extends AnyServiceDefinition>(
   for (const [key, def] of Object.entries(definition)) {
     if (key === "close" || key === "grpcClient") throw new Error(`method name "${key}" clashes with the client API`);
     const method = methodInfo(def.path, def.requestStream, def.responseStream);
-    const run = compose(interceptors, method, terminal(client, def));
+    const run = compose(interceptors, method, terminal(client, def, replayBackoffMs(address, method, options)));
     const start = (input: unknown, callOptions: CallOptions = {}) =>
       run(input, callContext(method, address, callOptions, options));
     methods[key] = method.responseStream
@@ -207,15 +208,32 @@ function callContext(method: MethodInfo, peer: string, call: CallOptions, client
 
 type Done = (error: ServiceError | null, response?: unknown) => void;
 
-/** The grpc-js call at the end of the chain, for each kind of method. */
-function terminal(client: GrpcClient, def: AnyMethodDefinition): Next {
+/**
+ * The backoff before replaying a unary call that failed after its response headers (replayAfterHeaders), or
+ * undefined where none is made: retries off, an xDS target (its control plane owns the retry policy), streams, and
+ * methods that are not safe to send twice.
+ */
+function replayBackoffMs(address: string, method: MethodInfo, options: ClientOptions): number | undefined {
+  const retry = options.retry;
+  if (!retry || retry.maxAttempts <= 1 || isXdsTarget(address) || method.requestStream || method.responseStream)
+    return undefined;
+  return retryabilityOf(contractRegistry(), method) === "unsafe" ? undefined : retry.initialBackoffMs;
+}
+
+/**
+ * The grpc-js call at the end of the chain, for each kind of method; unary calls safe to send again get one replay
+ * when they fail after their response headers (`replayMs`: its backoff; see replayAfterHeaders).
+ */
+function terminal(client: GrpcClient, def: AnyMethodDefinition, replayMs?: number): Next {
   const { path, requestSerialize: serialize, responseDeserialize: deserialize } = def;
   const callOptions = (ctx: CallContext) => (ctx.deadline ? { deadline: ctx.deadline } : {});
-  if (!def.requestStream && !def.responseStream)
-    return (request, ctx) =>
+  if (!def.requestStream && !def.responseStream) {
+    const unary: Next = (request, ctx) =>
       answerOf(ctx, (done) =>
         client.makeUnaryRequest(path, serialize, deserialize, request, ctx.requestHeader, callOptions(ctx), done),
       );
+    return replayMs === undefined ? unary : replayAfterHeaders(unary, replayMs);
+  }
   if (!def.requestStream)
     return async (request, ctx) =>
       readAll(
@@ -258,11 +276,14 @@ function recordMetadata(ctx: CallContext, call: MetadataEvents): void {
 function answerOf(ctx: CallContext, start: (done: Done) => { cancel(): void } & MetadataEvents): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let stop = () => {};
+    let headers = false;
     const call = start((error, response) => {
       stop();
-      if (error) reject(GrpcError.fromServiceError(error));
-      else resolve(response);
+      if (!error) resolve(response);
+      else if (headers) reject(markedAfterHeaders(GrpcError.fromServiceError(error)));
+      else reject(GrpcError.fromServiceError(error));
     });
+    call.on("metadata", () => (headers = true));
     recordMetadata(ctx, call);
     if (ctx.signal !== NEVER_ABORTS) stop = cancelOnAbort(call, ctx.signal);
   });
