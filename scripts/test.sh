@@ -136,7 +136,28 @@ if [ "${#unit[@]}" -eq 0 ] || [ "${#integration[@]}" -eq 0 ] || [ "${#cluster_te
 fi
 echo "${#unit[@]} unit, ${#integration[@]} integration and ${#cluster_tests[@]} cluster test files"
 tests_status=0
-node --test --test-reporter=spec "${unit[@]}" "${integration[@]}" || tests_status=$?
+# Beside the spec report on the terminal, a TAP copy of each run, whose "# pass N" / "# fail N" lines make the
+# command's last line: the counts of both runs, so a run that executed nothing (or stopped early) shows.
+counts_dir="$(mktemp -d -t lattice-test-counts.XXXXXX)"
+summary_printed=""
+print_summary() {
+  [ -z "$summary_printed" ] || return 0
+  summary_printed=1
+  local file passed=0 failed=0 n
+  for file in "$counts_dir"/*.tap; do
+    [ -f "$file" ] || continue
+    n="$(awk '$1 == "#" && $2 == "pass" { v = $3 } END { print v + 0 }' "$file")"
+    passed=$((passed + n))
+    n="$(awk '$1 == "#" && ($2 == "fail" || $2 == "cancelled") { v += $3 } END { print v + 0 }' "$file")"
+    failed=$((failed + n))
+  done
+  echo "$passed passed, $failed failed (unit, integration and cluster tests)"
+  rm -rf "$counts_dir"
+}
+tap_report() { printf '%s\n' --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap "--test-reporter-destination=$counts_dir/$1.tap"; }
+mapfile -t reporters < <(tap_report main)
+node --test "${reporters[@]}" "${unit[@]}" "${integration[@]}" || tests_status=$?
+trap 'stop_servers; print_summary' EXIT
 
 step "test cluster (single-node Kubernetes built from Go modules: scripts/cluster)"
 # Debian's containerd, runc, etcd and CNI plugins; Kubernetes, CoreDNS, metrics-server, kube-router and skaffold
@@ -153,7 +174,7 @@ stop_cluster() {
   bash scripts/cluster/down.sh "$cluster_dir" || echo "the test cluster's teardown failed: see $cluster_dir" >&2
   cluster_dir=""
 }
-trap 'stop_cluster; stop_servers' EXIT
+trap 'stop_cluster; stop_servers; print_summary' EXIT
 app_version="$(awk -F'"' '/^appVersion:/ { print $2 }' charts/lattice/Chart.yaml)"
 cluster_images=()
 for service in $(declared_services "$root"); do
@@ -176,7 +197,9 @@ echo "test cluster up in $((SECONDS - cluster_started)) s"
 
 step "tests: cluster"
 # One file at a time: every file installs releases into the one node, and some share its node ports.
-node --test --test-concurrency=1 --test-reporter=spec "${cluster_tests[@]}" || tests_status=$?
+mapfile -t reporters < <(tap_report cluster)
+node --test --test-concurrency=1 "${reporters[@]}" "${cluster_tests[@]}" || tests_status=$?
 stop_cluster
 echo "cluster phase (build check, up, tests, teardown): $((SECONDS - cluster_started)) s"
+print_summary
 exit "$tests_status"
