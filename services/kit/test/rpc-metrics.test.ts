@@ -90,6 +90,8 @@ describe("the Prometheus text parser of the testing tools", () => {
         "# TYPE odd gauge",
         'odd{path="C:\\\\dir",quote="say \\"hi\\"",nl="a\\nb"} +Inf 1395066363000',
         "odd{} NaN",
+        'odd{as="prom-client writes it"} Nan',
+        'odd{as="lower case"} -inf',
         "# TYPE h histogram",
         'h_bucket{m="a",le="0.5"} 1',
         'h_bucket{m="a",le="+Inf"} 2',
@@ -107,6 +109,8 @@ describe("the Prometheus text parser of the testing tools", () => {
     assert.deepEqual(odd.series[0]!.labels, { path: "C:\\dir", quote: 'say "hi"', nl: "a\nb" });
     assert.equal(odd.series[0]!.value, Infinity);
     assert.ok(Number.isNaN(odd.series[1]!.value));
+    assert.ok(Number.isNaN(odd.series[2]!.value));
+    assert.equal(odd.series[3]!.value, -Infinity);
     assert.deepEqual(scrape.series("h", { m: "b" }), [
       { labels: { m: "b" }, value: 5, buckets: { "0.5": 0, "+Inf": 5 }, sum: 9 },
     ]);
@@ -115,5 +119,6 @@ describe("the Prometheus text parser of the testing tools", () => {
     assert.throws(() => scrape.series("absent"), /absent is not exported/);
     assert.throws(() => new Scrape('bad{le="1" 2'), /line 1/);
     assert.throws(() => new Scrape("x one"), /bad value/);
+    assert.throws(() => new Scrape("x +NaN"), /bad value/);
   });
 });

@@ -164,10 +164,16 @@ function parseSample(line: string, index: number): Sample {
   return { name, labels, value };
 }
 
+/**
+ * A sample's value as Prometheus reads it: Go's strconv.ParseFloat, so the special values are case-insensitive
+ * ("NaN", "Nan" as prom-client writes it, "+Inf", "-inf", "Infinity"). undefined when it is not a number.
+ */
 function parseValue(text: string): number | undefined {
-  if (text === "+Inf" || text === "Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  if (text === "NaN") return NaN;
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+  if (special) {
+    if (special[2]!.toLowerCase() === "nan") return special[1] === "" ? NaN : undefined;
+    return special[1] === "-" ? -Infinity : Infinity;
+  }
   const value = Number(text);
   return text === "" || Number.isNaN(value) ? undefined : value;
 }
