@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Status, type Pool } from "@lattice/kit";
+import type { Pool } from "@lattice/kit";
 import {
+  OutcomeLedger,
+  assertAccountedFor,
+  assertFuzzReport,
+  assertOutboxesPublished,
   assertServing,
   contractViolations,
   dropSchema,
-  eventually,
+  eventsByName,
   fuzz,
-  fuzzBudget,
-  fuzzSeed,
   grpcMessages,
+  readOutbox,
+  startFuzzRun,
   startTestService,
   testDatabaseUrl,
   testNatsUrl,
@@ -35,9 +39,6 @@ import { UNIT_PRICE_MAX_MINOR, type OrderItem } from "../src/orders.js";
 const ORDERS = "lattice.order.v1.OrderService";
 const CREATE = `/${ORDERS}/CreateOrder`;
 
-/** Answers after which the client cannot tell whether its call changed anything. */
-const outcomeUnknown = (code: number | undefined) => code === Status.DEADLINE_EXCEEDED || code === Status.CANCELLED;
-
 /** The events each state leaves in the order's outbox, in the order they are written. */
 const EVENTS_OF_STATE: Readonly<Record<string, readonly string[]>> = {
   pending: ["OrderCreated"],
@@ -45,11 +46,12 @@ const EVENTS_OF_STATE: Readonly<Record<string, readonly string[]>> = {
   payment_failed: ["OrderCreated", "OrderPaymentFailed"],
   cancelled: ["OrderCreated", "OrderCancelled"],
 };
-const DECODERS: Readonly<Record<string, (bytes: Uint8Array) => { order?: { name: string } | undefined }>> = {
-  OrderCreated: (bytes) => OrderCreated.decode(bytes),
-  OrderPaid: (bytes) => OrderPaid.decode(bytes),
-  OrderPaymentFailed: (bytes) => OrderPaymentFailed.decode(bytes),
-  OrderCancelled: (bytes) => OrderCancelled.decode(bytes),
+/** The order each event kind is about. */
+const ORDER_OF_EVENT: Readonly<Record<string, (payload: Uint8Array) => string>> = {
+  OrderCreated: (payload) => OrderCreated.decode(payload).order?.name ?? "",
+  OrderPaid: (payload) => OrderPaid.decode(payload).order?.name ?? "",
+  OrderPaymentFailed: (payload) => OrderPaymentFailed.decode(payload).order?.name ?? "",
+  OrderCancelled: (payload) => OrderCancelled.decode(payload).order?.name ?? "",
 };
 
 interface OrderRow {
@@ -72,9 +74,8 @@ interface PaymentRow {
 
 describe("order service under fuzzed requests, with user and payment, on PostgreSQL and NATS", () => {
   it("answers every input with a client's code, keeps serving, and stores no order but whole, paid ones", async (t) => {
-    const seed = fuzzSeed();
-    const budget = fuzzBudget({ inputs: 300, timeMs: 30_000 });
-    t.diagnostic(`fuzz seed ${seed} (replay: FUZZ_SEED=${seed})`);
+    const run = startFuzzRun(t, { inputs: 300, timeMs: 30_000 });
+    const { seed } = run;
     const url = testDatabaseUrl();
     const schemas = {
       user: uniqueSchema("users_ofuzz"),
@@ -119,13 +120,11 @@ describe("order service under fuzzed requests, with user and payment, on Postgre
       seeded.push(placed!.name);
     }
 
-    const created = new Set<string>();
-    let unknownCreates = 0;
+    const ledger = new OutcomeLedger();
     const report = await fuzz({
       address: order.grpcAddress,
       services: [ORDERS],
-      seed,
-      ...budget,
+      ...run,
       seeds: {
         [CREATE]: [
           CreateOrderRequest.encode(createOf([item("book-1", 1, 1999)])).finish(),
@@ -137,17 +136,13 @@ describe("order service under fuzzed requests, with user and payment, on Postgre
         [`/${ORDERS}/WatchOrder`]: seeded.map((name) => WatchOrderRequest.encode({ name }).finish()),
       },
       onResult(path, result) {
-        if (path !== CREATE) return;
-        if (result.code === Status.OK)
-          created.add(CreateOrderResponse.decode(grpcMessages(result.body)[0]!).order!.name);
-        else if (outcomeUnknown(result.code)) unknownCreates++;
+        if (path === CREATE)
+          ledger.record(path, result, () => CreateOrderResponse.decode(grpcMessages(result.body)[0]!).order!.name);
       },
     });
-    t.diagnostic(`order: ${report.inputs} inputs, codes ${JSON.stringify(report.codes)}`);
-    t.diagnostic(`per method ${JSON.stringify(report.perMethod)}`);
+    const [created, unknownCreates] = [ledger.named(CREATE), ledger.unknown(CREATE)];
+    assertFuzzReport(t, "order", run, report);
     t.diagnostic(`orders created ${created.size}, unknown outcome ${unknownCreates}`);
-    assert.deepEqual(report.failures, [], `seed ${seed}`);
-    assert.ok(report.inputs >= Math.min(budget.maxInputs, 50), `only ${report.inputs} inputs ran`);
 
     for (const service of [order, user, payment]) await assertServing(service, service === order ? [ORDERS] : []);
     const { order: after } = await orders.createOrder(createOf([item("after", 1, 1)]));
@@ -158,19 +153,18 @@ describe("order service under fuzzed requests, with user and payment, on Postgre
 
     // Every order the OK answers account for is there (more only for calls of unknown outcome), none lost.
     const stored = new Set(rows.map((row) => `orders/${row.id}`));
-    const expected = new Set([...seeded, ...created, after.name]);
-    const extra = [...stored].filter((name) => !expected.has(name));
-    assert.ok(extra.length <= unknownCreates, `seed ${seed}: orders no OK answer made: ${extra.join(", ")}`);
-    assert.deepEqual(
-      [...expected].filter((name) => !stored.has(name)),
-      [],
-      `seed ${seed}: answered orders not stored`,
-    );
+    assertAccountedFor({
+      seed,
+      what: "orders",
+      stored,
+      expected: [...seeded, ...created, after.name],
+      unknownMakes: unknownCreates,
+    });
 
     // Each one whole: items a request the contract allows, of one currency, a total that adds up, its events; and
     // paid with a payment of that amount for that order, or not charged at all.
     const paymentsById = new Map(paymentRows.map((row) => [row.id, row]));
-    const eventsOf = byOrder(outbox);
+    const eventsOf = eventsByName(outbox, "lattice.order.v1.", ORDER_OF_EVENT);
     for (const row of rows) {
       const name = `orders/${row.id}`;
       const request = CreateOrderRequest.encode({ user: `users/${row.user_id}`, items: row.items }).finish();
@@ -203,15 +197,7 @@ describe("order service under fuzzed requests, with user and payment, on Postgre
     assert.deepEqual(strays, [], `seed ${seed}: charges for orders that do not exist`);
 
     // Both relays published everything to NATS.
-    await eventually(
-      async () => {
-        for (const pool of [ordersDb, paymentsDb]) {
-          const { rows: unpublished } = await pool.query("SELECT id FROM outbox WHERE published_at IS NULL");
-          assert.equal(unpublished.length, 0, "outbox events not published");
-        }
-      },
-      { withinMs: 15_000 },
-    );
+    await assertOutboxesPublished([ordersDb, paymentsDb]);
   });
 });
 
@@ -222,25 +208,10 @@ async function snapshot(ordersDb: Pool, paymentSchema: string) {
     const { rows } = await client.query<OrderRow>(
       "SELECT id, user_id, items, currency_code, total_minor, state, payment_id FROM orders",
     );
-    const { rows: outbox } = await client.query<{ subject: string; payload: Buffer }>(
-      "SELECT subject, payload FROM outbox ORDER BY created_at, id",
-    );
+    const outbox = await readOutbox(client);
     const { rows: paymentRows } = await client.query<PaymentRow>(
       `SELECT id, order_name, currency_code, amount_minor, state FROM ${paymentSchema}.payments`,
     );
     return { rows, outbox, paymentRows };
   });
-}
-
-/** Events by order name, in the order they were written. */
-function byOrder(outbox: readonly { subject: string; payload: Buffer }[]): Map<string, string[]> {
-  const events = new Map<string, string[]>();
-  for (const { subject, payload } of outbox) {
-    const kind = subject.replace(/^lattice\.order\.v1\./, "");
-    const decode = DECODERS[kind];
-    assert.ok(decode, `unexpected event ${subject}`);
-    const name = decode(payload).order?.name ?? "";
-    events.set(name, [...(events.get(name) ?? []), kind]);
-  }
-  return events;
 }

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Status } from "@lattice/kit";
 import {
+  OutcomeLedger,
+  assertAccountedFor,
+  assertFuzzReport,
   assertServing,
   contractViolations,
   dropSchema,
   fuzz,
-  fuzzBudget,
-  fuzzSeed,
   grpcMessages,
+  startFuzzRun,
   startTestService,
   testDatabaseUrl,
   testPool,
@@ -29,14 +30,10 @@ const USERS = "lattice.user.v1.UserService";
 const CREATE = `/${USERS}/CreateUser`;
 const DELETE = `/${USERS}/DeleteUser`;
 
-/** Answers after which the client cannot tell whether its call changed anything. */
-const outcomeUnknown = (code: number | undefined) => code === Status.DEADLINE_EXCEEDED || code === Status.CANCELLED;
-
 describe("user service under fuzzed requests, on PostgreSQL", () => {
   it("answers every input with a client's code, keeps serving, and stores only what accepted requests made", async (t) => {
-    const seed = fuzzSeed();
-    const budget = fuzzBudget({ inputs: 300, timeMs: 30_000 });
-    t.diagnostic(`fuzz seed ${seed} (replay: FUZZ_SEED=${seed})`);
+    const run = startFuzzRun(t, { inputs: 300, timeMs: 30_000 });
+    const { seed } = run;
     const url = testDatabaseUrl();
     const schema = uniqueSchema("users_fuzz");
     await using service = await startTestService(userModule, { env: { DATABASE_URL: url, DATABASE_SCHEMA: schema } });
@@ -55,17 +52,13 @@ describe("user service under fuzzed requests, on PostgreSQL", () => {
     }
 
     // What the answers account for: users created and deleted by OK answers, and calls of unknown outcome.
-    const created = new Set<string>();
-    const deleted = new Set<string>();
-    let unknownCreates = 0;
-    let unknownDeletes = 0;
+    const ledger = new OutcomeLedger();
     const create = (email: string, displayName: string) =>
       CreateUserRequest.encode({ user: { name: "", email, displayName, etag: "" } }).finish();
     const report = await fuzz({
       address: service.grpcAddress,
       services: [USERS],
-      seed,
-      ...budget,
+      ...run,
       seeds: {
         [CREATE]: [create("ada@example.org", "Ada"), create("grace.hopper@example.com", "Grace Hopper")],
         [`/${USERS}/GetUser`]: seeded.map((name) => GetUserRequest.encode({ name }).finish()),
@@ -79,20 +72,17 @@ describe("user service under fuzzed requests, on PostgreSQL", () => {
         [DELETE]: [DeleteUserRequest.encode({ name: seeded[2]!, etag: "" }).finish()],
       },
       onResult(path, result, requests) {
-        if (path === CREATE && result.code === Status.OK)
-          created.add(CreateUserResponse.decode(grpcMessages(result.body)[0]!).user!.name);
-        else if (path === CREATE && outcomeUnknown(result.code)) unknownCreates++;
-        else if (path === DELETE && result.code === Status.OK) deleted.add(DeleteUserRequest.decode(requests[0]!).name);
-        else if (path === DELETE && outcomeUnknown(result.code)) unknownDeletes++;
+        if (path === CREATE)
+          ledger.record(path, result, () => CreateUserResponse.decode(grpcMessages(result.body)[0]!).user!.name);
+        else if (path === DELETE) ledger.record(path, result, () => DeleteUserRequest.decode(requests[0]!).name);
       },
     });
-    t.diagnostic(`user: ${report.inputs} inputs, codes ${JSON.stringify(report.codes)}`);
-    t.diagnostic(`per method ${JSON.stringify(report.perMethod)}`);
+    const [created, deleted] = [ledger.named(CREATE), ledger.named(DELETE)];
+    const [unknownCreates, unknownDeletes] = [ledger.unknown(CREATE), ledger.unknown(DELETE)];
+    assertFuzzReport(t, "user", run, report);
     t.diagnostic(
       `created ${created.size}, deleted ${deleted.size}, unknown outcome ${unknownCreates + unknownDeletes}`,
     );
-    assert.deepEqual(report.failures, [], `seed ${seed}`);
-    assert.ok(report.inputs >= Math.min(budget.maxInputs, 50), `only ${report.inputs} inputs ran`);
 
     await assertServing(service, [USERS]);
     const { user: after } = await users.createUser({
@@ -110,13 +100,14 @@ describe("user service under fuzzed requests, on PostgreSQL", () => {
       create_time: Date;
       update_time: Date;
     }>("SELECT id, email, display_name, version, create_time, update_time FROM users");
-    const stored = new Set(rows.map((row) => `users/${row.id}`));
-    const expected = new Set([...seeded, ...created, after.name].filter((name) => !deleted.has(name)));
-    const extra = [...stored].filter((name) => !expected.has(name));
-    const missing = [...expected].filter((name) => !stored.has(name));
-    assert.ok(extra.length <= unknownCreates, `seed ${seed}: users no OK answer made: ${extra.join(", ")}`);
-    assert.ok(missing.length <= unknownDeletes, `seed ${seed}: users gone without an OK delete: ${missing.join(", ")}`);
-    assert.equal(rows.length, expected.size + extra.length - missing.length);
+    assertAccountedFor({
+      seed,
+      what: "users",
+      stored: rows.map((row) => `users/${row.id}`),
+      expected: [...seeded, ...created, after.name].filter((name) => !deleted.has(name)),
+      unknownMakes: unknownCreates,
+      unknownRemoves: unknownDeletes,
+    });
     for (const row of rows) {
       const request = CreateUserRequest.encode({
         user: { name: "", email: row.email, displayName: row.display_name, etag: "" },

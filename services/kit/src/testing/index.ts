@@ -5,6 +5,7 @@ export * from "./wait.js";
 export * from "./declaration.js";
 export * from "./raw-call.js";
 export * from "./fuzz.js";
+export * from "./fuzz-accounting.js";
 export * from "./dns-server.js";
 export * from "./pki.js";
 export * from "./ports.js";
