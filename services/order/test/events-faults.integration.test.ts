@@ -15,7 +15,7 @@ import {
   type OwnNats,
   type OwnPostgres,
   type TestService,
-  heapMb,
+  reportHeapAcrossFault,
 } from "@lattice/kit/testing";
 import { paymentModule } from "@lattice/payment/module";
 import { PaymentSucceeded } from "@lattice/proto/lattice/payment/v1/events";
@@ -105,7 +105,7 @@ describe("payment → NATS → order when the broker fails", () => {
     "starts, serves and writes with the broker down, then publishes and consumes once it is up",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       assert.equal(await httpStatus(`${payment.adminUrl}/readyz`), 200, "payment started and is ready");
       assert.equal(await httpStatus(`${order.adminUrl}/readyz`), 200, "order started and is ready");
       assert.equal(
@@ -135,9 +135,6 @@ describe("payment → NATS → order when the broker fails", () => {
         `broker down at start: both services started and served; 5 charges written; once the broker was up the ` +
           `orders were settled after ${Math.round(settledMs)} ms; lost 0, duplicated ${events.count - events.distinct}`,
       );
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -145,7 +142,7 @@ describe("payment → NATS → order when the broker fails", () => {
     `reconnects after the broker was away for ${OUTAGE_MS / 1000} s, logging the outage without flooding`,
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const logsFrom = { payment: payment.logs.length, order: order.logs.length };
       const before = await stored();
       await nats.stop();
@@ -192,9 +189,6 @@ describe("payment → NATS → order when the broker fails", () => {
           `all settled ${Math.round(settledMs)} ms after the restart; lost 0, duplicated ${after.count - after.distinct}; ` +
           `warnings logged: payment ${warnings.payment.length}, order ${warnings.order.length}; ${outages}`,
       );
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -202,7 +196,7 @@ describe("payment → NATS → order when the broker fails", () => {
     "dead-letters an undecodable payment event and goes on with the events after it",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const nc = await connect({ servers: nats.url });
       try {
         await nc.jetstream().publish(SUCCEEDED, Uint8Array.from([0x0a, 0x64, 0x01]), { msgID: randomUUID() });
@@ -231,9 +225,6 @@ describe("payment → NATS → order when the broker fails", () => {
       t.diagnostic(
         `poison payment event: delivered once, dead-lettered to ${DEAD_LETTER_STREAM} (seq ${letters[0]!.headers[DeadLetterHeader.SEQUENCE]} ` +
           `of LATTICE_PAYMENT), counted; the next order was settled`,
-      );
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
       );
     },
   );

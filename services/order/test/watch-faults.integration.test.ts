@@ -9,7 +9,7 @@ import {
   startTestService,
   type OwnPostgres,
   type TestService,
-  heapMb,
+  reportHeapAcrossFault,
 } from "@lattice/kit/testing";
 import { OrderServiceService, OrderState, type WatchOrderResponse } from "@lattice/proto/lattice/order/v1/order";
 import { orderModule } from "../src/module.js";
@@ -95,7 +95,7 @@ describe("WatchOrder when its LISTEN connection fails", () => {
     "listens again after its backend is terminated, and the open watch sees the change made while it was away",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const orders = await start();
       try {
         const name = await pendingOrder();
@@ -140,9 +140,6 @@ describe("WatchOrder when its LISTEN connection fails", () => {
         await refuseConnections(false);
         await service.shutdown();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -150,7 +147,7 @@ describe("WatchOrder when its LISTEN connection fails", () => {
     "opens its listener later when it could not at first, instead of failing every watch until a restart",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const orders = await start();
       try {
         const name = await pendingOrder();
@@ -180,9 +177,6 @@ describe("WatchOrder when its LISTEN connection fails", () => {
         await refuseConnections(false);
         await service.shutdown();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 });

@@ -18,7 +18,7 @@ import {
   tally,
   type OwnPostgres,
   type TestService,
-  heapMb,
+  reportHeapAcrossFault,
 } from "@lattice/kit/testing";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { userModule } from "../src/module.js";
@@ -64,7 +64,7 @@ describe("user service when its PostgreSQL fails", () => {
     "answers UNAVAILABLE with RetryInfo while it is stopped, turns not ready after the grace and back, stays live",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const ada = await create("ada@example.org");
       assert.equal(await readyz(), 200);
       const liveness = watchLiveness();
@@ -124,9 +124,6 @@ describe("user service when its PostgreSQL fails", () => {
         await liveness.stop();
         await postgres.start();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -134,7 +131,7 @@ describe("user service when its PostgreSQL fails", () => {
     "bounds every call while it is frozen (SIGSTOP): its deadline, or UNAVAILABLE without one; readiness follows",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const grace = await create("grace@example.org");
       // Idle pooled connections, so the calls below reach the frozen server instead of waiting to connect.
       await Promise.all(Array.from({ length: 4 }, () => users().getUser({ name: grace.name }, { timeoutMs: 2000 })));
@@ -173,9 +170,6 @@ describe("user service when its PostgreSQL fails", () => {
         postgres.thaw();
         await liveness.stop();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -183,7 +177,7 @@ describe("user service when its PostgreSQL fails", () => {
     "replaces connections whose backends were terminated; calls that were using them fail UNAVAILABLE, never INTERNAL",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const linus = await create("linus@example.org");
       // Open several pooled connections.
       await Promise.all(Array.from({ length: 20 }, () => users().getUser({ name: linus.name }, { timeoutMs: 5000 })));
@@ -239,9 +233,6 @@ describe("user service when its PostgreSQL fails", () => {
         `terminated ${terminated} idle pooled backends: the next 50 calls ${JSON.stringify(codes)}, the 20 after ` +
           `${JSON.stringify(tally(after))}; 5 backends terminated mid-statement: ${JSON.stringify(inFlight)}`,
       );
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -249,7 +240,7 @@ describe("user service when its PostgreSQL fails", () => {
     "cancels the statements of calls whose deadline passed while a row was locked: not applied, pool free",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       const locked = await create("locked@example.org");
       const other = await create("other@example.org");
       const holder = new pg.Client({ connectionString: postgres.url });
@@ -316,9 +307,6 @@ describe("user service when its PostgreSQL fails", () => {
       } finally {
         await holder.end();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
 
@@ -326,7 +314,7 @@ describe("user service when its PostgreSQL fails", () => {
     "waits for the database at start instead of exiting, and serves once it is up",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      const heapBefore = heapMb();
+      reportHeapAcrossFault(t);
       await postgres.stop();
       let started: TestService | undefined;
       const starting = startTestService(userModule, {
@@ -346,9 +334,6 @@ describe("user service when its PostgreSQL fails", () => {
         await postgres.start();
         await (await starting).shutdown();
       }
-      t.diagnostic(
-        `heap in use ${heapBefore.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`,
-      );
     },
   );
   it(

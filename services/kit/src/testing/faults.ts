@@ -92,3 +92,14 @@ export function heapMb(): number {
   collect();
   return process.memoryUsage().heapUsed / 1e6;
 }
+
+/**
+ * Measures the heap in use (see heapMb) now, and again when the test has ended (its cleanups after its own), and
+ * writes both to the test's diagnostics: "heap in use A MB before the fault, B MB after recovery".
+ */
+export function reportHeapAcrossFault(t: { diagnostic(message: string): void; after(hook: () => void): void }): void {
+  const before = heapMb();
+  t.after(() =>
+    t.diagnostic(`heap in use ${before.toFixed(1)} MB before the fault, ${heapMb().toFixed(1)} MB after recovery`),
+  );
+}
