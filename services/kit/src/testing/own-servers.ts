@@ -122,21 +122,80 @@ function remember(dir: string, pid: () => number | undefined): void {
   });
 }
 
-/** Starts a throwaway PostgreSQL server for one test (see OwnPostgres). */
-export async function startOwnPostgres(): Promise<OwnPostgres> {
-  const script = depsScript("postgres.sh");
-  // In the system's temporary folder, open to all: as root, the server runs as the postgres user.
-  const dir = mkdtempSync(join(tmpdir(), "lattice-own-postgres-"));
-  chmodSync(dir, 0o755);
-  const pidFile = join(dir, "data", "postmaster.pid");
+/** What both kinds of own server share: a temporary folder, a script that starts it there, and its PID file. */
+interface OwnServer {
+  readonly url: string;
+  readonly port: number;
+  /** The server's PID while it runs, read from its PID file. */
+  readonly pid: () => number | undefined;
+  /** `stopSignal` to the server, and waits (30 s at most) until it has exited. */
+  readonly stop: () => Promise<void>;
+  /** Starts it again with the script, on the same port and folder. */
+  readonly start: () => Promise<void>;
+  /** Stops the server and deletes its folder. */
+  readonly close: () => Promise<void>;
+}
+
+interface OwnServerSpec {
+  /** scripts/deps/<script>, run as `start DIR [PORT]`, printing the server's URL. */
+  readonly script: string;
+  /** The temporary folder's name prefix. */
+  readonly folderPrefix: string;
+  /** The PID file in the folder; its first line is the PID. */
+  readonly pidFile: string;
+  readonly stopSignal: NodeJS.Signals;
+  /** The process, for errors: "postgres". */
+  readonly what: string;
+  /** Opens the folder to every user (as root, PostgreSQL runs as the postgres user). */
+  readonly openFolder?: boolean;
+}
+
+async function startOwnServer(spec: OwnServerSpec): Promise<OwnServer> {
+  const script = depsScript(spec.script);
+  const dir = mkdtempSync(join(tmpdir(), spec.folderPrefix));
+  if (spec.openFolder) chmodSync(dir, 0o755);
+  const pidFile = join(dir, spec.pidFile);
   const pid = (): number | undefined => {
     if (!existsSync(pidFile)) return undefined;
-    const value = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    const value = Number(readFileSync(pidFile, "utf8").split("\n")[0]!.trim());
     return value > 0 && alive(value) ? value : undefined;
   };
   remember(dir, pid);
   const url = (await run("bash", [script, "start", dir])).stdout.trim();
   const port = Number(new URL(url).port);
+  const stop = async () => {
+    const server = pid();
+    if (server === undefined) return;
+    process.kill(server, spec.stopSignal);
+    await exited(server, 30_000, spec.what);
+  };
+  return {
+    url,
+    port,
+    pid,
+    stop,
+    start: async () => {
+      await run("bash", [script, "start", dir, String(port)]);
+    },
+    close: async () => {
+      await stop();
+      leftovers.delete(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a throwaway PostgreSQL server for one test (see OwnPostgres). */
+export async function startOwnPostgres(): Promise<OwnPostgres> {
+  const server = await startOwnServer({
+    script: "postgres.sh",
+    folderPrefix: "lattice-own-postgres-",
+    pidFile: join("data", "postmaster.pid"),
+    stopSignal: "SIGINT",
+    what: "postgres",
+    openFolder: true,
+  });
+  const { url } = server;
   let frozen: number[] = [];
 
   const query = async <R extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]> => {
@@ -149,21 +208,13 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await client.end();
     }
   };
-  const stop = async () => {
-    const postmaster = pid();
-    if (postmaster === undefined) return;
-    process.kill(postmaster, "SIGINT");
-    await exited(postmaster, 30_000, "postgres");
-  };
   return {
     url,
-    port,
-    stop,
-    async start() {
-      await run("bash", [script, "start", dir, String(port)]);
-    },
+    port: server.port,
+    stop: server.stop,
+    start: server.start,
     freeze() {
-      const postmaster = pid();
+      const postmaster = server.pid();
       if (postmaster === undefined) throw new Error("postgres is not running");
       // The postmaster first, so it forks nothing new while its children are stopped.
       frozen = [postmaster];
@@ -185,42 +236,28 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     },
     async close() {
       if (frozen.length > 0) signal([...frozen].reverse(), "SIGCONT");
-      await stop();
-      leftovers.delete(dir);
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
     },
   };
 }
 
 /** Starts a throwaway NATS server with JetStream for one test (see OwnNats). */
 export async function startOwnNats(): Promise<OwnNats> {
-  const script = depsScript("nats.sh");
-  const dir = mkdtempSync(join(tmpdir(), "lattice-own-nats-"));
-  const pidFile = join(dir, "nats.pid");
-  const pid = (): number | undefined => {
-    if (!existsSync(pidFile)) return undefined;
-    const value = Number(readFileSync(pidFile, "utf8").trim());
-    return value > 0 && alive(value) ? value : undefined;
-  };
-  remember(dir, pid);
-  const url = (await run("bash", [script, "start", dir])).stdout.trim();
-  const port = Number(new URL(url).port);
+  const server = await startOwnServer({
+    script: "nats.sh",
+    folderPrefix: "lattice-own-nats-",
+    pidFile: "nats.pid",
+    stopSignal: "SIGTERM",
+    what: "nats-server",
+  });
   let frozen: number | undefined;
-  const stop = async () => {
-    const server = pid();
-    if (server === undefined) return;
-    process.kill(server, "SIGTERM");
-    await exited(server, 30_000, "nats-server");
-  };
   return {
-    url,
-    port,
-    stop,
-    async start() {
-      await run("bash", [script, "start", dir, String(port)]);
-    },
+    url: server.url,
+    port: server.port,
+    stop: server.stop,
+    start: server.start,
     freeze() {
-      frozen = pid();
+      frozen = server.pid();
       if (frozen === undefined) throw new Error("nats-server is not running");
       process.kill(frozen, "SIGSTOP");
     },
@@ -230,9 +267,7 @@ export async function startOwnNats(): Promise<OwnNats> {
     },
     async close() {
       if (frozen !== undefined) signal([frozen], "SIGCONT");
-      await stop();
-      leftovers.delete(dir);
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
     },
   };
 }
