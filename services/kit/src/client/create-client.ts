@@ -266,25 +266,32 @@ interface MetadataEvents {
   on(event: "status", listener: (status: StatusObject) => void): unknown;
 }
 
-/** Copies the response headers and trailers into the call's context as they arrive. */
-function recordMetadata(ctx: CallContext, call: MetadataEvents): void {
-  call.on("metadata", (metadata) => ctx.responseHeader.merge(metadata));
+/**
+ * Copies the response headers and trailers into the call's context as they arrive. Returns whether the headers
+ * have come (a call that fails after them may have been processed: see markedAfterHeaders).
+ */
+function recordMetadata(ctx: CallContext, call: MetadataEvents): () => boolean {
+  let headers = false;
+  call.on("metadata", (metadata) => {
+    headers = true;
+    ctx.responseHeader.merge(metadata);
+  });
   call.on("status", (status) => ctx.responseTrailer.merge(status.metadata));
+  return () => headers;
 }
 
 /** The single answer of a unary or client-streaming call; `start` makes the call with the callback it is given. */
 function answerOf(ctx: CallContext, start: (done: Done) => { cancel(): void } & MetadataEvents): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let stop = () => {};
-    let headers = false;
+    let headersCame = () => false;
     const call = start((error, response) => {
       stop();
       if (!error) resolve(response);
-      else if (headers) reject(markedAfterHeaders(GrpcError.fromServiceError(error)));
+      else if (headersCame()) reject(markedAfterHeaders(GrpcError.fromServiceError(error)));
       else reject(GrpcError.fromServiceError(error));
     });
-    call.on("metadata", () => (headers = true));
-    recordMetadata(ctx, call);
+    headersCame = recordMetadata(ctx, call);
     if (ctx.signal !== NEVER_ABORTS) stop = cancelOnAbort(call, ctx.signal);
   });
 }
