@@ -14,6 +14,7 @@ import {
 } from "@lattice/kit";
 import { EventMetrics, registerOutboxMetrics, registerPoolMetrics } from "@lattice/kit/internal";
 import {
+  createOutboxTable,
   dropSchema,
   eventually,
   recordSpans,
@@ -43,11 +44,7 @@ describe("tracing and metrics of the data path: statements, the outbox, NATS, co
   before(async () => {
     recorded = recordSpans("data-tracing-test");
     pool = createPool({ url: testDatabaseUrl(), schema });
-    await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(`CREATE TABLE outbox (
-      id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-      seq bigint GENERATED ALWAYS AS IDENTITY, traceparent text, tracestate text)`);
+    await createOutboxTable(pool, schema);
   });
   after(async () => {
     try {

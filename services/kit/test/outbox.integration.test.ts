@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { createLogger, jetStreamPublisher, OutboxRelay, type Pool } from "@lattice/kit";
-import { dropSchema, eventually, testNatsUrl, testPool, uniqueSchema } from "@lattice/kit/testing";
+import { createOutboxTable, dropSchema, eventually, testNatsUrl, testPool, uniqueSchema } from "@lattice/kit/testing";
 
 const logger = createLogger({ service: "outbox-test", level: "silent", format: "json" });
 const cleanup: (() => Promise<void>)[] = [];
@@ -14,11 +14,7 @@ after(async () => {
 async function setup() {
   const schema = uniqueSchema("outbox_test");
   const pool = testPool(schema);
-  await pool.query(`CREATE SCHEMA ${schema}`);
-  await pool.query(`CREATE TABLE outbox (
-    id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-    seq bigint GENERATED ALWAYS AS IDENTITY, traceparent text, tracestate text)`);
+  await createOutboxTable(pool, schema);
   const subject = `test.${schema}.Happened`;
   const publisher = await jetStreamPublisher(testNatsUrl(), schema.toUpperCase(), [`test.${schema}.>`]);
   cleanup.push(async () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createLogger, createPool, jetStreamPublisher, OutboxRelay, type Pool } from "@lattice/kit";
 import {
+  createOutboxTable,
   eventually,
+  heapMb,
   startOwnNats,
   startOwnPostgres,
   storedMessages,
@@ -41,15 +41,16 @@ describe("outbox relay: replicas and idle polls", () => {
     await Promise.all([postgres.close(), nats.close()]);
   });
 
-  /** A schema with an outbox shaped like the services' ones (after their migrations). */
-  const outbox = async (schema: string, poolMax = 2): Promise<Pool> => {
+  /** A pool on `schema`, closed after the tests. */
+  const poolOn = (schema: string, poolMax = 2): Pool => {
     const pool = createPool({ url: postgres.url, schema, max: poolMax, logger });
     cleanup.push(() => pool.end());
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS outbox (
-      id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-      seq bigint GENERATED ALWAYS AS IDENTITY, traceparent text, tracestate text)`);
+    return pool;
+  };
+  /** A schema with an outbox shaped like the services' ones (after their migrations). */
+  const outbox = async (schema: string, poolMax = 2): Promise<Pool> => {
+    const pool = poolOn(schema, poolMax);
+    await createOutboxTable(pool, schema);
     return pool;
   };
 
@@ -74,7 +75,7 @@ describe("outbox relay: replicas and idle polls", () => {
         Array.from({ length: 4 }, async () => {
           const publisher = await jetStreamPublisher(nats.url, stream, ["test.order.>"]);
           const relay = new OutboxRelay({
-            pool: await outbox(schema),
+            pool: poolOn(schema),
             publish: publisher.publish,
             logger,
             intervalMs: 5,
@@ -119,8 +120,6 @@ describe("outbox relay: replicas and idle polls", () => {
   );
 
   it("holds no more memory after thousands of idle polls", { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     const relay = new OutboxRelay({
       pool: await outbox("relay_idle"),
       publish: () => Promise.reject(new Error("nothing to publish")),
@@ -129,9 +128,7 @@ describe("outbox relay: replicas and idle polls", () => {
     });
     const heapAfter = async (polls: number) => {
       await eventually(() => assert.ok(relay.polls >= polls), { withinMs: 60_000, intervalMs: 50 });
-      gc();
-      gc();
-      return { polls: relay.polls, heap: process.memoryUsage().heapUsed };
+      return { polls: relay.polls, heap: heapMb() * 1e6 };
     };
     relay.start();
     try {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { connect } from "nats";
 import { Status, type Pool } from "@lattice/kit";
 import {
+  assertOutboxShapedLikeKits,
   collect,
   dropSchema,
   eventually,
@@ -77,6 +78,10 @@ for (const database of testDatabases())
     const item = { sku: "book-1", quantity: 2, unitPrice: { currencyCode: "EUR", amountMinor: 1250 } };
     const paymentRows = async () =>
       Number((await payments.query<{ n: string }>("SELECT count(*) AS n FROM payments")).rows[0]!.n);
+
+    it("migrates order's outbox to the shape the kit's relay is tested on", async () => {
+      await assertOutboxShapedLikeKits(ordersDb, schemas.order);
+    });
 
     it("creates a user, pays an order, streams every transition and publishes OrderPaid", async () => {
       const { users, orders, paymentsApi } = clients();

@@ -3,6 +3,7 @@ import { after, describe, it } from "node:test";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Status, type Pool } from "@lattice/kit";
 import {
+  assertOutboxShapedLikeKits,
   dropSchema,
   eventually,
   grpcErrorOf,
@@ -44,6 +45,7 @@ async function paymentService(env: Record<string, string> = {}, url = testDataba
   return {
     client: service.client(PaymentServiceService, { defaultTimeoutMs: 10_000 }),
     pool,
+    schema,
     count,
     address: service.grpcAddress,
   };
@@ -177,6 +179,11 @@ for (const database of testDatabases())
   });
 
 describe("payment events through NATS JetStream", () => {
+  it("migrates its outbox to the shape the kit's relay is tested on", async () => {
+    const { pool, schema } = await paymentService();
+    await assertOutboxShapedLikeKits(pool, schema);
+  });
+
   it("publishes PaymentSucceeded for a charge, once, with the outbox row marked", async () => {
     const { client, pool } = await paymentService({ NATS_URL: testNatsUrl(), OUTBOX_POLL_MS: "20" });
     const { payment } = await client.charge({ order: "orders/o-6", amount: eur(4200), idempotencyKey: "k-6" });

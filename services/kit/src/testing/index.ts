@@ -10,6 +10,7 @@ export * from "./dns-server.js";
 export * from "./pki.js";
 export * from "./ports.js";
 export * from "./own-servers.js";
+export * from "./outbox-table.js";
 export * from "./faults.js";
 export * from "./serving.js";
 export * from "./contract-check.js";
