@@ -141,7 +141,7 @@ describe("the dashboard", () => {
     }
   });
 
-  test("covers the golden signals: rate, errors, latency, client side, breakers, outbox lag, pool saturation", () => {
+  test("covers the golden signals: rate, errors, latency, client side, breakers, outbox lag, dead letters, pool saturation, dependencies, the gateway's HTTP traffic", () => {
     const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)).join("\n");
     for (const metric of [
       "grpc_server_handled_total",
@@ -155,6 +155,9 @@ describe("the dashboard", () => {
       "lattice_db_pool_connections",
       "lattice_db_pool_waiting_requests",
       "lattice_events_redelivered_total",
+      "lattice_events_dead_lettered_total",
+      "lattice_dependency_up",
+      "http_server_request_duration_seconds_bucket",
     ])
       assert.match(queries, new RegExp(`\\b${metric}\\b`), metric);
   });

@@ -301,7 +301,7 @@ describe("one request through gateway → order → user, payment → PostgreSQL
   });
 
   describe("/metrics after these calls", () => {
-    let scrapes: Record<"order" | "user" | "payment", Scrape>;
+    let scrapes: Record<"order" | "user" | "payment" | "gateway", Scrape>;
     before(async () => {
       // Two ListUsers at once: the rule allows a burst of 1, so the second is refused.
       const users = createClient(UserServiceService, user.grpcAddress, { defaultTimeoutMs: 10_000 });
@@ -323,6 +323,7 @@ describe("one request through gateway → order → user, payment → PostgreSQL
         order: await scrape(`${order.adminUrl}/metrics`),
         user: await scrape(`${user.adminUrl}/metrics`),
         payment: await scrape(`${payment.adminUrl}/metrics`),
+        gateway: await scrape(`${gateway.adminUrl}/metrics`),
       };
     });
 
@@ -405,6 +406,28 @@ describe("one request through gateway → order → user, payment → PostgreSQL
       }
       assert.equal(scrapes.order.families.get("lattice_events_redelivered_total")?.type, "counter");
       assert.equal(scrapes.order.value("lattice_events_redelivered_total"), 0);
+      // Present at 0 before the first dead letter: the alert on their increase sees the first one.
+      assert.deepEqual(
+        scrapes.order
+          .series("lattice_events_dead_lettered_total")
+          .map(({ labels, value }) => `${labels["stream"]} ${labels["reason"]} ${value}`)
+          .sort(),
+        ["LATTICE_PAYMENT exhausted 0", "LATTICE_PAYMENT poison 0"],
+      );
+      for (const name of ["order", "user", "payment"] as const)
+        assert.equal(scrapes[name].value("lattice_dependency_up", { dependency: "postgres" }), 1, name);
+      for (const name of ["order", "payment"] as const)
+        assert.equal(scrapes[name].value("lattice_dependency_up", { dependency: "nats" }), 1, name);
+    });
+
+    it("has the gateway's HTTP series for the REST call, by route template and status", () => {
+      const created = scrapes.gateway.series("http_server_request_duration_seconds", {
+        http_request_method: "POST",
+        http_route: "/v1/orders",
+        http_response_status_code: "200",
+      });
+      assert.equal(created.length, 1);
+      assert.ok(created[0]!.value >= 1, "the order placed through the gateway is counted");
     });
 
     it("exports every metric the shipped dashboard and alerts query", () => {

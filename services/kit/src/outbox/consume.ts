@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { DataPathMetrics } from "../metrics/data-path-metrics.js";
 import { aborted, backoffDelay, sleep } from "../resilience/backoff.js";
 import { OutageLog } from "../resilience/outage-log.js";
-import { publishDeadLetter, type DeadLetterReason } from "./dead-letters.js";
+import { DEAD_LETTER_REASONS, publishDeadLetter, type DeadLetterReason } from "./dead-letters.js";
 import type { EventMetrics } from "../metrics/event-metrics.js";
 import { withEventProcessing } from "../telemetry/messaging-spans.js";
 import { ensureStream } from "./jetstream.js";
@@ -107,6 +107,12 @@ class EventConsumer {
     this.handlerOutage = new OutageLog(options.logger, `event handling of ${options.durable} on ${options.stream}`);
     this.maxDeliveries = options.maxDeliveries ?? CONSUMER_DEFAULTS.maxDeliveries;
     this.retryBackoffMs = options.retryBackoffMs ?? CONSUMER_DEFAULTS.retryBackoffMs;
+    // Every series the consumer moves starts at 0: Prometheus's increase() cannot see the first increment of a
+    // series that appears with it, and the dead-letter alert (LatticeEventsDeadLettered) counts exactly those.
+    const { stream, metrics } = options;
+    for (const outcome of ["handled", "retried", "dead_lettered"]) metrics?.eventsConsumed.inc({ stream, outcome }, 0);
+    for (const reason of DEAD_LETTER_REASONS) metrics?.eventsDeadLettered.inc({ stream, reason }, 0);
+    options.eventMetrics?.redelivered.inc({ stream }, 0);
   }
 
   start(): void {

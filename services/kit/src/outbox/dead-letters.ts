@@ -10,6 +10,8 @@ export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Why an event was dead-lettered. */
 export type DeadLetterReason = "poison" | "exhausted";
+/** Every DeadLetterReason. */
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = ["poison", "exhausted"];
 
 /** Headers a dead letter carries, besides the original event's data as its own. */
 export const DeadLetterHeader = {
