@@ -203,6 +203,10 @@ DATABASE_SCHEMA: {{ .schema | quote }}
 {{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
 {{- end }}
 {{- $ts := $v.transportSecurity }}
+{{- if and $v.linkerd.enabled (eq $ts.mode "plaintext") }}
+{{- /* Only the proxy reaches the app, and it sets l5d-client-id from the mesh's mTLS (removing forged ones). */}}
+MESH_IDENTITY: "linkerd"
+{{- end }}
 {{- if ne $ts.mode "plaintext" }}
 {{- $paths := include "lattice.tlsPaths" .root | fromJson }}
 TLS_MODE: {{ $ts.mode | quote }}

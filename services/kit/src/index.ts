@@ -86,7 +86,13 @@ export {
 } from "./security/jwt.js";
 export { DEFAULT_POLICY, methodPolicies, type MethodPolicy } from "./security/method-policies.js";
 export { forwardTokenInterceptor } from "./security/forward-token.js";
-export { callerKey, RateLimitMetrics, rateLimitInterceptor, TokenBuckets } from "./security/rate-limit.js";
+export {
+  callerKey,
+  RateLimitMetrics,
+  rateLimitInterceptor,
+  TokenBuckets,
+  type MeshIdentity,
+} from "./security/rate-limit.js";
 export { serverSecurityInterceptors, type ServerSecurityOptions } from "./security/server-security.js";
 export { TransportSecurity, type TlsMode } from "./security/transport.js";
 export { CertificateFiles, type CertificateFilesOptions } from "./security/certificate-files.js";

@@ -150,3 +150,68 @@ describe("rate limits on a real server", () => {
     );
   });
 });
+
+describe("rate limits under Linkerd (MESH_IDENTITY)", () => {
+  const ORDER = "order.shop.serviceaccount.identity.linkerd.cluster.local";
+  const GATEWAY = "gateway.shop.serviceaccount.identity.linkerd.cluster.local";
+  const from = (identity: string) => ({ metadata: { "l5d-client-id": identity } });
+  const started: TestService[] = [];
+  after(async () => {
+    for (const service of started) await service.shutdown();
+  });
+  const limited = async (meshIdentity: string) => {
+    const service = await startTestService(userModule(), {
+      env: { RATE_LIMITS: "lattice.user.v1.UserService/GetUser=0.01:1", MESH_IDENTITY: meshIdentity },
+    });
+    started.push(service);
+    const users = service.client(UserServiceService, { defaultTimeoutMs: 5_000 });
+    /** The QuotaFailure subject of the refusal, or "served". */
+    return async (options: { metadata?: Record<string, string> } = {}) => {
+      const call = users.getUser({ name: "users/00000000-0000-4000-8000-000000000001" }, options);
+      if (
+        await call.then(
+          () => true,
+          () => false,
+        )
+      )
+        return "served";
+      const refused = await grpcErrorOf(call);
+      assert.equal(refused.code, Status.RESOURCE_EXHAUSTED, refused.message);
+      return refused.detail("QuotaFailure")?.violations[0]?.subject;
+    };
+  };
+
+  it("linkerd: callers without a token get a bucket per workload identity the proxy gives, before the address", async () => {
+    const get = await limited("linkerd");
+    assert.equal(await get(from(ORDER)), "served");
+    assert.equal(await get(from(ORDER)), `workload:${ORDER}`);
+    assert.equal(await get(from(GATEWAY)), "served", "another workload has a bucket of its own");
+    // No header, or one not of Linkerd's form: the address, shared by everything behind the proxy.
+    assert.equal(await get(), "served");
+    assert.equal(await get(from("order")), "address:127.0.0.1");
+  });
+
+  it("none (the default): the header is not trusted, and every caller behind one address shares its bucket", async () => {
+    const get = await limited("none");
+    assert.equal(await get(from(ORDER)), "served");
+    assert.equal(await get(from(GATEWAY)), "address:127.0.0.1");
+  });
+
+  it("refuses linkerd with app TLS, where the proxy cannot remove a forged header", () => {
+    assert.throws(
+      () =>
+        loadConfig(userModule().configSchema, {
+          MESH_IDENTITY: "linkerd",
+          TLS_MODE: "mtls",
+          TLS_CERT_FILE: "/c",
+          TLS_KEY_FILE: "/k",
+          TLS_CA_FILE: "/ca",
+        }),
+      (error: unknown) => error instanceof ConfigError && /MESH_IDENTITY: .*TLS_MODE=plaintext/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig(userModule().configSchema, { MESH_IDENTITY: "istio" }),
+      (error: unknown) => error instanceof ConfigError && /MESH_IDENTITY/.test(error.message),
+    );
+  });
+});

@@ -188,7 +188,7 @@ async function orderPeers(set: ValueSet) {
 }
 
 test("mesh values: Linkerd injection, clients on ClusterIP Services, probe ports open to the kubelet", async () => {
-  const { peers, annotations, manifests } = await orderPeers("mesh");
+  const { peers, annotations, manifests, env } = await orderPeers("mesh");
   for (const service of serviceNames) {
     const deployment: Deployment = deploymentOf(manifests, service);
     const port = serviceContainer(deployment, service).readinessProbe?.grpc?.port as number;
@@ -199,6 +199,7 @@ test("mesh values: Linkerd injection, clients on ClusterIP Services, probe ports
     );
   }
   assert.equal(annotations["linkerd.io/inject"], "enabled");
+  assert.equal(env.MESH_IDENTITY, "linkerd", "rate limits tell callers apart by the proxy's l5d-client-id");
   for (const { variable, target, svc, parsed } of peers) {
     assert.equal(isHeadless(svc), false, `${variable}=${target} must name a ClusterIP Service under the mesh`);
     assert.notEqual(parsed.scheme, "dns", `${variable}=${target}: the mesh balances, the client needs no DNS resolver`);
@@ -209,6 +210,7 @@ test("no-mesh values: no injection, round_robin over headless Services by DNS", 
   const { peers, annotations, env } = await orderPeers("no-mesh");
   assert.notEqual(annotations["linkerd.io/inject"], "enabled");
   assert.equal(env.GRPC_LB_POLICY, "round_robin");
+  assert.equal(env.MESH_IDENTITY, undefined, "without the proxy, l5d-client-id is whatever a client sends");
   for (const { variable, target, svc, parsed } of peers) {
     assert.equal(parsed.scheme, "dns", `${variable}=${target} must be a dns:/// target`);
     assert.equal(isHeadless(svc), true, `${variable}=${target} must name a headless Service`);

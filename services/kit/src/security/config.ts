@@ -52,6 +52,14 @@ export const securityConfigShape = {
   JWT_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
 
   /**
+   * none: callers are identified by their token, else their client certificate, else their address. linkerd: under
+   * Linkerd, whose proxy is the only way in and sets `l5d-client-id` from the mesh's mutual TLS (removing it from
+   * anything else), a caller without a token is identified by that header's workload identity before its address
+   * (which behind the proxy is the proxy's own). Rate limits use it; `callers` rules stay with Linkerd's policy.
+   * Needs TLS_MODE=plaintext: through app TLS the proxy can neither read nor remove the header.
+   */
+  MESH_IDENTITY: z.enum(["none", "linkerd"]).default("none"),
+  /**
    * Token buckets per caller and method: comma-separated `<method>=<tokens per second>[:<burst>]`, where method is
    * "*" (every method without a rule of its own), a service ("lattice.order.v1.OrderService/*") or a method
    * ("lattice.payment.v1.PaymentService/Charge"). Empty: no limits.
@@ -78,6 +86,11 @@ export function securityConfigIssues(config: SecurityConfig): { path: string; me
     for (const key of ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"] as const)
       if (!config[key]) issues.push({ path: key, message: `required when TLS_MODE is ${config.TLS_MODE}` });
   }
+  if (config.MESH_IDENTITY === "linkerd" && config.TLS_MODE !== "plaintext")
+    issues.push({
+      path: "MESH_IDENTITY",
+      message: `linkerd needs TLS_MODE=plaintext: through app TLS (${config.TLS_MODE}) Linkerd's proxy cannot remove a forged l5d-client-id`,
+    });
   const sources = (["JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_PUBLIC_KEY_FILE"] as const).filter((key) => config[key]);
   if (sources.length > 1)
     issues.push({ path: sources[1]!, message: `set only one of JWT_JWKS_URL, JWT_JWKS_FILE, JWT_PUBLIC_KEY_FILE` });

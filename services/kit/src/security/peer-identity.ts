@@ -49,6 +49,30 @@ export function isCaller(identity: PeerIdentity | undefined, callers: readonly s
   );
 }
 
+/**
+ * The header Linkerd's inbound proxy sets on every request that reached it over the mesh's mutual TLS: the client
+ * workload's identity, "<service account>.<namespace>.serviceaccount.identity.<control plane namespace>.<trust
+ * domain>". The proxy removes the header from every other request (linkerd2-proxy's inbound stack), so a workload
+ * reached only through its proxy, over plaintext, can rely on it; anywhere else anyone can send it.
+ */
+export const LINKERD_CLIENT_ID_HEADER = "l5d-client-id";
+
+const LINKERD_IDENTITY =
+  /^([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.serviceaccount\.identity\.[-a-z0-9.]+$/;
+
+/**
+ * The caller's identity as Linkerd's proxy gives it in `l5d-client-id`: `service` is the ServiceAccount, and
+ * dnsNames holds the whole identity (it names the namespace too); no URIs, no SPIFFE ID. undefined without the
+ * header or when it does not have Linkerd's form. Trust it only as LINKERD_CLIENT_ID_HEADER says.
+ */
+export function linkerdClientIdentity(metadata: { get(key: string): unknown[] }): PeerIdentity | undefined {
+  const [value] = metadata.get(LINKERD_CLIENT_ID_HEADER);
+  if (typeof value !== "string") return undefined;
+  const match = LINKERD_IDENTITY.exec(value);
+  if (!match) return undefined;
+  return { dnsNames: [value], uris: [], spiffeId: undefined, service: match[1] };
+}
+
 /** The part of grpc-js's (unexported) AuthContext the kit reads. */
 export interface AuthContextLike {
   readonly sslPeerCertificate?: { readonly subjectaltname?: string } | undefined;

@@ -5,7 +5,7 @@ import { Status } from "../errors/status-codes.js";
 import type { Interceptor } from "../interceptors/interceptor.js";
 import type { CallContext } from "../rpc/call-context.js";
 import { PRINCIPAL } from "./auth-interceptor.js";
-import type { PeerIdentity } from "./peer-identity.js";
+import { linkerdClientIdentity, type PeerIdentity } from "./peer-identity.js";
 import { ruleFor, type RateLimitRule } from "./rate-limit-rules.js";
 
 /** Idle buckets are dropped at most this often: a full bucket is the same as none, and callers come and go. */
@@ -58,16 +58,27 @@ export class TokenBuckets {
   }
 }
 
+/** Where a caller without a token or a client certificate is identified from (MESH_IDENTITY). */
+export type MeshIdentity = "none" | "linkerd";
+
 /**
  * Who a call is counted against: the subject of its verified token, else the service its client certificate
- * names, else its address without the port (one bucket per client host).
+ * names, else — with `mesh` linkerd — the workload identity Linkerd's proxy gives (l5d-client-id), else its address
+ * without the port (one bucket per client host).
  */
-export function callerKey(ctx: CallContext): string {
+export function callerKey(ctx: CallContext, mesh: MeshIdentity = "none"): string {
   const principal = ctx.values.get(PRINCIPAL);
   if (principal) return `user:${principal.subject}`;
   const peer = ctx.peerIdentity;
   if (peer) return `service:${serviceKey(peer)}`;
+  const workload = meshWorkload(ctx, mesh);
+  if (workload) return `workload:${workload}`;
   return `address:${hostOf(ctx.peer)}`;
+}
+
+/** The mesh's identity of the calling workload, when MESH_IDENTITY trusts one and the call carries it. */
+function meshWorkload(ctx: CallContext, mesh: MeshIdentity): string | undefined {
+  return mesh === "linkerd" ? linkerdClientIdentity(ctx.requestHeader)?.dnsNames[0] : undefined;
 }
 
 function serviceKey(peer: PeerIdentity): string {
@@ -88,11 +99,16 @@ function hostOf(address: string): string {
 class CallerBuckets {
   private readonly users: TokenBuckets;
   private readonly services: TokenBuckets;
+  private readonly workloads: TokenBuckets;
   private readonly addresses: TokenBuckets;
 
-  constructor(rule: RateLimitRule) {
+  constructor(
+    rule: RateLimitRule,
+    private readonly mesh: MeshIdentity,
+  ) {
     this.users = new TokenBuckets(rule);
     this.services = new TokenBuckets(rule);
+    this.workloads = new TokenBuckets(rule);
     this.addresses = new TokenBuckets(rule);
   }
 
@@ -102,6 +118,8 @@ class CallerBuckets {
     if (principal) return this.users.take(principal.subject);
     const peer = ctx.peerIdentity;
     if (peer) return this.services.take(serviceKey(peer));
+    const workload = meshWorkload(ctx, this.mesh);
+    if (workload) return this.workloads.take(workload);
     return this.addresses.take(hostOf(ctx.peer));
   }
 }
@@ -140,12 +158,16 @@ export class RateLimitMetrics {
  * with RESOURCE_EXHAUSTED carrying RetryInfo (when a token will be there) and QuotaFailure. Methods without a rule
  * get nothing in their chain. Put it after authentication, so tokens identify callers.
  */
-export function rateLimitInterceptor(rules: readonly RateLimitRule[], metrics: RateLimitMetrics): Interceptor {
+export function rateLimitInterceptor(
+  rules: readonly RateLimitRule[],
+  metrics: RateLimitMetrics,
+  mesh: MeshIdentity = "none",
+): Interceptor {
   return (next, method) => {
     const rule = ruleFor(rules, method);
     if (!rule) return next;
     // Every method has buckets of its own, also where one rule covers several.
-    const buckets = new CallerBuckets(rule);
+    const buckets = new CallerBuckets(rule, mesh);
     const labels = { grpc_service: method.service, grpc_method: method.name };
     metrics.rate.set(labels, rule.perSecond);
     metrics.burst.set(labels, rule.burst);
@@ -154,7 +176,7 @@ export function rateLimitInterceptor(rules: readonly RateLimitRule[], metrics: R
       const waitMs = buckets.take(ctx);
       if (waitMs === 0) return next(input, ctx);
       rejected.inc();
-      const key = callerKey(ctx);
+      const key = callerKey(ctx, mesh);
       const limit = `${rule.perSecond} calls/s, burst ${rule.burst}`;
       const details: ErrorDetail[] = [
         retryInfo(waitMs),

@@ -34,7 +34,10 @@ export function serverSecurityInterceptors(options: ServerSecurityOptions): Inte
   }
   if (config.RATE_LIMITS.length > 0)
     interceptors.push(
-      selectMethods(traffic, rateLimitInterceptor(config.RATE_LIMITS, new RateLimitMetrics(options.registry))),
+      selectMethods(
+        traffic,
+        rateLimitInterceptor(config.RATE_LIMITS, new RateLimitMetrics(options.registry), config.MESH_IDENTITY),
+      ),
     );
   logger.info(
     {
@@ -42,6 +45,7 @@ export function serverSecurityInterceptors(options: ServerSecurityOptions): Inte
       bearer_tokens: verifier ? "verified" : "not verified (no JWT key source set)",
       callers: enforceCallers ? "enforced from client certificates" : "not enforced (TLS_MODE is not mtls)",
       rate_limits: config.RATE_LIMITS.map((rule) => `${rule.selector}=${rule.perSecond}:${rule.burst}`),
+      mesh_identity: config.MESH_IDENTITY,
     },
     "security",
   );
