@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -22,6 +23,56 @@ const APP = "pool-test";
 function call(options: { timeoutMs?: number; signal?: AbortSignal }): CallContext {
   const deadline = options.timeoutMs === undefined ? undefined : new Date(Date.now() + options.timeoutMs);
   return { deadline, signal: options.signal ?? new AbortController().signal } as unknown as CallContext;
+}
+
+/** A PostgreSQL ErrorResponse message of severity FATAL: what a backend sends just before it closes the session. */
+function fatalErrorResponse(code: string, message: string): Buffer {
+  const field = (type: string, value: string) => Buffer.from(`${type}${value}\0`, "utf8");
+  const fields = Buffer.concat([field("S", "FATAL"), field("V", "FATAL"), field("C", code), field("M", message)]);
+  const header = Buffer.alloc(5);
+  header.write("E", 0);
+  header.writeInt32BE(4 + fields.length + 1, 1);
+  return Buffer.concat([header, fields, Buffer.from([0])]);
+}
+
+/**
+ * A TCP proxy in front of PostgreSQL that answers the next simple query containing `failNext`'s text with a FATAL
+ * error and then, as a backend ending its session does, answers nothing more and closes the connection 300 ms
+ * later. The window in between is the one in which node-postgres still takes the client for a usable one.
+ */
+async function sessionEndingProxy(postgresPort: number) {
+  let failing: { text: string; code: string; message: string } | undefined;
+  const server = createServer((client) => {
+    const upstream = connect(postgresPort, "127.0.0.1");
+    let ending = false;
+    client.on("data", (chunk: Buffer) => {
+      if (ending) return;
+      if (failing && chunk[0] === 0x51 /* Q: a simple query */ && chunk.includes(failing.text)) {
+        ending = true;
+        client.write(fatalErrorResponse(failing.code, failing.message));
+        failing = undefined;
+        setTimeout(() => client.destroy(), 300);
+        upstream.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!ending) client.write(chunk);
+    });
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => (ending ? undefined : client.destroy()));
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => (ending ? undefined : client.destroy()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    failNext(text: string, code: string, message: string) {
+      failing = { text, code, message };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe("the database pool bounds every wait", () => {
@@ -200,6 +251,45 @@ describe("the database pool bounds every wait", () => {
         commit instanceof OutcomeUnknownError,
         `a COMMIT without an answer may have been applied: ${String(commit)}`,
       );
+    },
+  );
+  it(
+    "never pools a connection the server is ending: a ROLLBACK answered FATAL closes it, and the next call gets another",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const proxy = await sessionEndingProxy(postgres.port);
+      const proxied = createPool({
+        url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
+        schema: "public",
+        applicationName: APP,
+        connectTimeoutMs: 1000,
+        max: 1,
+        logger,
+      });
+      try {
+        // The server ended the idle transaction at the call's deadline just as the ROLLBACK went out (25P03).
+        proxy.failNext("ROLLBACK", "25P03", "terminating connection due to idle-in-transaction timeout");
+        const failure = await proxied
+          .transaction(async (client) => {
+            await client.query("SELECT 1");
+            throw new Error("the work failed");
+          })
+          .catch((error: unknown) => error);
+        assert.equal((failure as Error).message, "the work failed", "the caller sees its own failure");
+        // The pool has one connection: taking the one being closed would fail this call UNAVAILABLE.
+        assert.equal((await proxied.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
+
+        // The same answer to a statement: the call ran out of time (DEADLINE_EXCEEDED), and the connection goes.
+        proxy.failNext("'idle too long'", "25P03", "terminating connection due to idle-in-transaction timeout");
+        const idled = await runInCall(call({ timeoutMs: 5000 }), () =>
+          proxied.transaction((client) => client.query("SELECT 'idle too long'")),
+        ).catch((error: unknown) => error);
+        assert.ok(idled instanceof OutcomeUnknownError, String(idled));
+        assert.equal((await proxied.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
+      } finally {
+        await proxied.end();
+        await proxy.close();
+      }
     },
   );
 });

@@ -172,7 +172,12 @@ class BoundedPool implements Pool {
     } catch (error) {
       // A discarded connection rolls back on the server when it closes; a usable one is rolled back here, within
       // the pool's timeouts only (the call may be gone already).
-      if (session.usable) await session.run("ROLLBACK", undefined, UNBOUNDED).catch(() => undefined);
+      // A ROLLBACK that failed leaves the connection in a state nobody knows (the server may be ending it): it is
+      // closed, not pooled.
+      if (session.usable)
+        await session
+          .run("ROLLBACK", undefined, UNBOUNDED)
+          .catch((rollbackError: unknown) => session.discard(rollbackError));
       throw error;
     } finally {
       session.release();
@@ -253,6 +258,12 @@ class Session {
         if (isConnectionError(outcome.error) && !isStatementTimeout(outcome.error)) {
           this.broken = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
           this.pool.reportUnavailable(outcome.error);
+        } else if (endsSession(outcome.error)) {
+          // The server ends the session after this answer; until its socket closes, pg still takes the client
+          // for a usable one, and the pool would hand it to the next call.
+          this.discard(outcome.error);
+          if (isIdleInTransactionTimeout(outcome.error))
+            throw callEnded(bounds, "while its transaction waited (the server ended it at the call's deadline)");
         }
         throw asDatabaseError(outcome.error);
       case "timeout":
@@ -269,6 +280,11 @@ class Session {
         throw error;
       }
     }
+  }
+
+  /** Never to be used again: closed at release instead of going back to the pool. */
+  discard(reason: unknown): void {
+    this.broken ??= reason instanceof Error ? reason : new Error(String(reason));
   }
 
   /** Back to the pool, or closed if it is broken. */
@@ -296,6 +312,20 @@ class Session {
         this.pool.connectTimeoutMs,
       );
   }
+}
+
+/**
+ * An answer after which the server closes the session: FATAL or PANIC severity (idle-in-transaction or idle session
+ * timeout, a terminated backend, a server shutting down).
+ */
+function endsSession(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | undefined)?.severity;
+  return severity === "FATAL" || severity === "PANIC";
+}
+
+/** 25P03: the transaction was idle longer than idle_in_transaction_session_timeout, set from the call's deadline. */
+function isIdleInTransactionTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === "25P03";
 }
 
 /**
