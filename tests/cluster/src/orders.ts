@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createClient, GrpcError } from "@lattice/kit";
-import { OrderServiceService, OrderState } from "@lattice/proto/lattice/order/v1/order";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient, GrpcError, Status } from "@lattice/kit";
+import { OrderServiceService, OrderState, type Order } from "@lattice/proto/lattice/order/v1/order";
 import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 
 export const euros = (amountMinor: number) => ({ currencyCode: "EUR", amountMinor });
@@ -26,6 +27,28 @@ export async function newUser(users: ReturnType<typeof shopClients>["users"]): P
   });
   if (!user) throw new Error("CreateUser answered without a user");
   return user.name;
+}
+
+/**
+ * The first CreateOrder after a release came up, sent again while it fails UNAVAILABLE, for at most `withinMs`:
+ * Ready pods are not yet reachable peers — their EndpointSlices, then cluster DNS and kube-proxy's rules, follow a
+ * moment later, and a freshly deployed order saw its peer's ClusterIP refuse in that moment. Any other failure, and
+ * whatever state the order ends in, is the test's to judge.
+ */
+export async function firstOrder(
+  orders: ReturnType<typeof shopClients>["orders"],
+  request: Parameters<ReturnType<typeof shopClients>["orders"]["createOrder"]>[0],
+  withinMs = 30_000,
+): Promise<Order | undefined> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return (await orders.createOrder(request)).order;
+    } catch (error) {
+      if (!(error instanceof GrpcError) || error.code !== Status.UNAVAILABLE || Date.now() > deadline) throw error;
+      await sleep(500);
+    }
+  }
 }
 
 export interface LoadFigures {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { clusterEnv, nodeIp } from "../src/env.js";
 import { events, getJson, isReady, kubectl, pods, until } from "../src/kube.js";
-import { euros, newUser, shopClients } from "../src/orders.js";
+import { euros, firstOrder, newUser, shopClients } from "../src/orders.js";
 import { readmeCommands } from "../src/readme.js";
 import { clientPod, nodeScriptArgs } from "../src/client-pod.js";
 import { chartDir, helm, Release } from "../src/release.js";
@@ -160,7 +160,7 @@ describe("helm install of charts/lattice into the cluster", () => {
     const shop = shopClients(`${nodeIp()}:30054`, await forwardedAddress("user", 50051));
     try {
       const user = await newUser(shop.users);
-      const { order } = await shop.orders.createOrder({
+      const order = await firstOrder(shop.orders, {
         user,
         items: [{ sku: "book-1", quantity: 2, unitPrice: euros(1250) }],
       });

@@ -12,7 +12,7 @@ import { UserServiceService } from "@lattice/proto/lattice/user/v1/user";
 import { nodeIp } from "../src/env.js";
 import { TestIssuer, type Issued } from "../src/issuer.js";
 import { getJson, kubectlOk, pods, until, type List } from "../src/kube.js";
-import { euros } from "../src/orders.js";
+import { euros, firstOrder } from "../src/orders.js";
 import { chartDir, Release, repositoryRoot } from "../src/release.js";
 
 interface Certificate {
@@ -134,7 +134,7 @@ describe("transportSecurity mtls: certificates mounted from their Secrets, rotat
       const { user } = await users.createUser({
         user: { name: "", email: `mtls-${Date.now()}@example.org`, displayName: "M", etag: "" },
       });
-      const { order } = await orders.createOrder({
+      const order = await firstOrder(orders, {
         user: user!.name,
         items: [{ sku: "book-4", quantity: 1, unitPrice: euros(900) }],
       });

@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import { OrderState } from "@lattice/proto/lattice/order/v1/order";
 import { clusterEnv, nodeIp } from "../src/env.js";
 import { isReady, kubectl, nodePortsOpen, pods } from "../src/kube.js";
-import { euros, newUser, shopClients } from "../src/orders.js";
+import { euros, firstOrder, newUser, shopClients } from "../src/orders.js";
 import { chartDir, repositoryRoot } from "../src/release.js";
 import { run } from "../src/run.js";
 
@@ -84,7 +84,7 @@ describe("skaffold against the cluster", () => {
     const shop = shopClients(`${nodeIp()}:30054`, `${userIp}:50051`);
     try {
       const user = await newUser(shop.users);
-      const { order } = await shop.orders.createOrder({
+      const order = await firstOrder(shop.orders, {
         user,
         items: [{ sku: "book-6", quantity: 3, unitPrice: euros(100) }],
       });
