@@ -3,7 +3,8 @@
  * h2load to CPU 1, the targets taking turns within each round, the order reversed every other round):
  *   Greet directly over gRPC  vs  Greet as REST/JSON through the gateway, over HTTP/1.1 keep-alive (64 connections,
  *   as REST clients connect) and over h2c (target >= 0.7x of direct), and through the least a Node proxy does
- *   (greet-proxy.ts: a bare grpc-js client, no mapping or resilience), the floor for a gateway built on grpc-js;
+ *   (greet-proxy.ts: a bare grpc-js client, no mapping or resilience), the floor for a gateway built on grpc-js,
+ *   and Node's HTTP/1.1 server answering Greet by itself (greet-proxy.ts --no-backend), beside the 0.7x budget;
  *   a 100-user ListUsers over gRPC (bare grpc-js server with Lattice's codecs, and the kit's full chain)  vs  the
  *   same list as JSON from a plain Node server (HTTP/1.1 and h2c)  vs  the same list through the gateway (target:
  *   gRPC >= 1.0x plain JSON).
@@ -37,6 +38,7 @@ const PORT = {
   plainHttp1: 50086,
   lattice: 50087,
   proxy: 50088,
+  nodeAlone: 50089,
 } as const;
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "lattice-gateway-bench-"));
@@ -100,6 +102,15 @@ const greetProxy: Target = {
   http1: true,
   processes: () => [children["proxy"]!, children["greeter"]!],
 };
+const greetNodeAlone: Target = {
+  label: "Greet answered by Node alone, HTTP/1.1",
+  requests: REQUESTS,
+  url: `http://127.0.0.1:${PORT.nodeAlone}/v1/greet`,
+  headers: ["content-type: application/json"],
+  body: files.greetJson,
+  http1: true,
+  processes: () => [children["nodeAlone"]!],
+};
 const listGrpc: Target = {
   label: "List 100 gRPC, bare server",
   requests: LIST_REQUESTS,
@@ -132,7 +143,7 @@ const listPlain = (http1: boolean): Target => ({
   http1,
   processes: () => [children[http1 ? "plainHttp1" : "plain"]!],
 });
-const greetTargets = [greetGrpc, greetRest(true), greetRest(false), greetProxy] as const;
+const greetTargets = [greetGrpc, greetRest(true), greetRest(false), greetProxy, greetNodeAlone] as const;
 const listTargets = [listGrpc, listLattice, listGateway, listPlain(true), listPlain(false)] as const;
 const targets: Target[] = [...(PARTS.has("greet") ? greetTargets : []), ...(PARTS.has("list") ? listTargets : [])];
 
@@ -323,6 +334,7 @@ try {
     HEALTH_PORT: "18091",
   });
   launch("proxy", [here("./greet-proxy.js"), String(PORT.proxy), `127.0.0.1:${PORT.greeter}`]);
+  launch("nodeAlone", [here("./greet-proxy.js"), String(PORT.nodeAlone), "--no-backend"]);
   launch("users", [here("./list-servers.js"), "grpc", String(PORT.users)]);
   launch("lattice", [here("./list-servers.js"), "lattice"], {
     ...KIT_SERVER,
@@ -339,6 +351,7 @@ try {
   await ready(`http://127.0.0.1:${PORT.gateway}/v1/users?pageSize=100`);
   await ready(`http://127.0.0.1:${PORT.plainHttp1}/v1/users?pageSize=100`);
   await ready(`http://127.0.0.1:${PORT.proxy}/v1/greet`, { method: "POST", body: '{"name":"Ada"}' });
+  await ready(`http://127.0.0.1:${PORT.nodeAlone}/v1/greet`, { method: "POST", body: '{"name":"Ada"}' });
   // HTTP/2 only (the plain h2c server, the kit's list server): asked with h2load itself.
   for (const url of [`http://127.0.0.1:${PORT.plain}/`, listLattice.url])
     for (
@@ -395,6 +408,16 @@ try {
     ratio("Greet REST via gateway (h2c) / gRPC direct", greetTargets[2], greetGrpc, "  (target >= 0.7x)");
     ratio("Greet REST via bare proxy (floor) / gRPC direct", greetProxy, greetGrpc);
     ratio("Greet REST via gateway (HTTP/1.1) / bare proxy", greetTargets[1], greetProxy);
+    // With every server on one core, REST's ratio is direct CPU / (gateway CPU + direct CPU): 0.7x leaves a gateway
+    // direct × (1/0.7 − 1) per request. Set beside it what Node's HTTP/1.1 server spends answering by itself.
+    const direct = results.get(greetGrpc)!;
+    const alone = results.get(greetNodeAlone)!;
+    const budget = median(direct.map((x) => x.cpuUs * (1 / 0.7 - 1)));
+    const nodeAlone = median(alone.map((x) => x.cpuUs));
+    console.log(
+      `  a gateway at 0.7x may spend ${budget.toFixed(1)} µs/req; Node's HTTP/1.1 server answering Greet by itself, ` +
+        `forwarding nothing, spends ${nodeAlone.toFixed(1)} µs/req (${(nodeAlone / budget).toFixed(1)}x that budget)`,
+    );
   }
   if (PARTS.has("list")) {
     const [plainHttp1, plainH2c] = [listTargets[3], listTargets[4]];
