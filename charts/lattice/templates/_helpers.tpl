@@ -203,7 +203,7 @@ DATABASE_SCHEMA: {{ .schema | quote }}
 {{ include "lattice.addressVar" $callee }}: {{ include "lattice.target" (dict "root" $.root "name" $callee) | quote }}
 {{- end }}
 {{- $ts := $v.transportSecurity }}
-{{- if and $v.linkerd.enabled (eq $ts.mode "plaintext") }}
+{{- if and $v.linkerd.enabled (ne $v.linkerd.inject "disabled") (eq $ts.mode "plaintext") }}
 {{- /* Only the proxy reaches the app, and it sets l5d-client-id from the mesh's mTLS (removing forged ones). */}}
 MESH_IDENTITY: "linkerd"
 {{- end }}

@@ -337,7 +337,7 @@ describe("user service when its PostgreSQL fails", () => {
     },
   );
   it(
-    "as a process, is live while it waits for its database at start, and exits 0 on SIGTERM",
+    "as a process, is live while it waits for its database at start, reports it down, and exits 0 on SIGTERM",
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
       await postgres.stop();
@@ -367,6 +367,9 @@ describe("user service when its PostgreSQL fails", () => {
         });
         assert.equal(await httpStatus(`http://127.0.0.1:${adminPort}/livez`), 200, "live while it waits");
         assert.equal(await httpStatus(`http://127.0.0.1:${adminPort}/readyz`), 503, "and not ready");
+        // And says why, so the database alert fires for replicas that start during an outage too.
+        const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+        assert.match(metrics, /^lattice_dependency_up\{dependency="postgres"\} 0$/m);
         const signalled = performance.now();
         child.kill("SIGTERM");
         const [code] = await exited;

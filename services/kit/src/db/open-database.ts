@@ -45,6 +45,11 @@ export interface OpenDatabaseOptions {
    * to 5 s, logging once per outage — until it can, or until this aborts. Without it, the first failure throws.
    */
   retryUntil?: AbortSignal;
+  /**
+   * Told after each attempt whether the database answered (false only for its unavailability), so a service that
+   * starts during an outage reports it (lattice_dependency_up) before the health monitor takes over.
+   */
+  onAttempt?: (answered: boolean) => void;
 }
 
 /**
@@ -59,12 +64,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Pool> 
     try {
       await migrate({ pool, schema: options.schema, directory: options.migrations, logger: options.logger });
       outage.succeeded();
+      options.onAttempt?.(true);
       return pool;
     } catch (error) {
       await pool.end();
       const signal = options.retryUntil;
       if (!signal || signal.aborted || !isConnectionError(error)) throw error;
       outage.failed(error);
+      options.onAttempt?.(false);
       await sleep(backoffDelay(failures, { initialMs: 250, maxMs: 5000 }), signal);
       if (aborted(signal)) throw error;
     }

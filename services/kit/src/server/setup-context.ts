@@ -137,6 +137,7 @@ export function setupContext<C extends BaseConfig>(
           migrations: join(declaration.directory, "migrations"),
           logger,
           retryUntil: stopping,
+          onAttempt: (answered) => metrics.setDependency("postgres", answered),
           pool: {
             max: number("DATABASE_POOL_MAX"),
             connectTimeoutMs,
