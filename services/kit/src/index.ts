@@ -68,7 +68,14 @@ export { defaultLevelForCode, type CallLogLevel, type LoggingOptions } from "./i
 // Security: TLS, bearer tokens, method policies, rate limits (docs/security.md)
 export { securityConfigShape, securityConfigIssues, type SecurityConfig } from "./security/config.js";
 export { parseRateLimits, ruleFor, type RateLimitRule } from "./security/rate-limit-rules.js";
-export { isCaller, parseSubjectAltName, type AuthContextLike, type PeerIdentity } from "./security/peer-identity.js";
+export {
+  isCaller,
+  LINKERD_CLIENT_ID_HEADER,
+  linkerdClientIdentity,
+  parseSubjectAltName,
+  type AuthContextLike,
+  type PeerIdentity,
+} from "./security/peer-identity.js";
 export {
   AUTH_ERROR_DOMAIN,
   AUTHORIZATION_HEADER,

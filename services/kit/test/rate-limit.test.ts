@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { Metadata } from "@grpc/grpc-js";
 import {
   ConfigError,
   createClient,
   HealthService,
+  linkerdClientIdentity,
   loadConfig,
   parseRateLimits,
   ruleFor,
@@ -180,6 +182,24 @@ describe("rate limits under Linkerd (MESH_IDENTITY)", () => {
       return refused.detail("QuotaFailure")?.violations[0]?.subject;
     };
   };
+
+  it("reads Linkerd's identity form only: the service account, and the whole identity naming its namespace", () => {
+    const of = (value?: string) => {
+      const metadata = new Metadata();
+      if (value !== undefined) metadata.set("l5d-client-id", value);
+      return linkerdClientIdentity(metadata);
+    };
+    assert.deepEqual(of(ORDER), { dnsNames: [ORDER], uris: [], spiffeId: undefined, service: "order" });
+    for (const other of [
+      undefined,
+      "",
+      "order",
+      "spiffe://cluster.local/ns/shop/sa/order",
+      `${ORDER} `,
+      "Order.shop.serviceaccount.identity.linkerd.cluster.local",
+    ])
+      assert.equal(of(other), undefined, String(other));
+  });
 
   it("linkerd: callers without a token get a bucket per workload identity the proxy gives, before the address", async () => {
     const get = await limited("linkerd");

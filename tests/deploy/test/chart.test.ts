@@ -16,7 +16,16 @@ import {
 import { envMillis, resolveServiceEnv } from "../src/container-env.js";
 import { peerAddressesOf } from "../src/declarations.js";
 import { linkerdProblems, selectedDeployments, unauthenticatedAccessTo } from "../src/linkerd.js";
-import { chartDir, helmLint, renderValueSet, valueSets, type Rendered, type ValueSet } from "../src/helm.js";
+import {
+  chartDir,
+  helmLint,
+  helmTemplate,
+  renderValueSet,
+  valueSets,
+  valuesFiles,
+  type Rendered,
+  type ValueSet,
+} from "../src/helm.js";
 import { kubeconform, problems } from "../src/kubeconform.js";
 import { deploymentOf, ofKind, serviceContainer, type Deployment, type Manifest } from "../src/manifests.js";
 import { repositoryRoot } from "../src/repository.js";
@@ -204,6 +213,15 @@ test("mesh values: Linkerd injection, clients on ClusterIP Services, probe ports
     assert.equal(isHeadless(svc), false, `${variable}=${target} must name a ClusterIP Service under the mesh`);
     assert.notEqual(parsed.scheme, "dns", `${variable}=${target}: the mesh balances, the client needs no DNS resolver`);
   }
+});
+
+test("mesh values with injection disabled: MESH_IDENTITY is not set, as no proxy removes a forged l5d-client-id", async () => {
+  const { manifests } = await helmTemplate({
+    valuesFiles: valuesFiles("mesh"),
+    setJson: ['linkerd.inject="disabled"'],
+  });
+  const env = resolveServiceEnv("order", serviceContainer(deploymentOf(manifests, "order"), "order"), manifests);
+  assert.equal(env.MESH_IDENTITY, undefined);
 });
 
 test("no-mesh values: no injection, round_robin over headless Services by DNS", async () => {
