@@ -12,6 +12,7 @@ import {
   RequestValidator,
   UndecodableRequest,
 } from "@lattice/kit/internal";
+import { mutateBytes } from "@lattice/kit/testing";
 import { GreeterServiceService } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { OrderServiceService } from "@lattice/proto/lattice/order/v1/order";
 import { PaymentServiceService } from "@lattice/proto/lattice/payment/v1/payment";
@@ -127,7 +128,7 @@ describe("the validation fast path on the contracts' requests, against the full 
       for (let i = 0; i < 1000; i++) {
         let bytes: Uint8Array;
         const roll = rng();
-        if (roll < 0.6) bytes = mutate(pick(rng, examples), rng);
+        if (roll < 0.6) bytes = mutateBytes(pick(rng, examples), rng);
         else if (roll < 0.8)
           bytes = withField(pick(rng, examples), pick(rng, schema.fields).number, pick(rng, nasty), rng);
         else bytes = Buffer.from(Array.from({ length: Math.floor(rng() * 40) }, () => Math.floor(rng() * 256)));
@@ -281,32 +282,6 @@ describe("the validation fast path on the contracts' requests, against the full 
     );
   });
 });
-
-/** Bit flips, truncation, insertion, deletion, duplication (as the kit's fuzzer mutates seeds). */
-function mutate(seed: Uint8Array, rng: () => number): Uint8Array {
-  let bytes = Buffer.from(seed);
-  const edits = 1 + Math.floor(rng() * 3);
-  for (let i = 0; i < edits; i++) {
-    const at = Math.floor(rng() * (bytes.length + 1));
-    switch (Math.floor(rng() * 5)) {
-      case 0:
-        if (bytes.length > 0) bytes[Math.min(at, bytes.length - 1)]! ^= 1 << Math.floor(rng() * 8);
-        break;
-      case 1:
-        bytes = bytes.subarray(0, at);
-        break;
-      case 2:
-        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([Math.floor(rng() * 256)]), bytes.subarray(at)]);
-        break;
-      case 3:
-        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]);
-        break;
-      default:
-        bytes = Buffer.concat([bytes, bytes.subarray(at)]);
-    }
-  }
-  return bytes;
-}
 
 /** `bytes` with a length-delimited field `number` holding `value` appended (at the top level). */
 function withField(bytes: Uint8Array, number: number, value: Uint8Array, rng: () => number): Uint8Array {

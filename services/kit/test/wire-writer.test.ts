@@ -5,6 +5,7 @@ import { BinaryWriter as ReferenceWriter, WireType } from "@bufbuild/protobuf/wi
 import { contractRegistry } from "@lattice/kit";
 import { BinaryWriter } from "@lattice/proto/runtime/wire";
 import { loadDescriptorSet } from "@lattice/kit/internal";
+import { seededRandom as seeded } from "@lattice/kit/testing";
 import * as greeter from "@lattice/proto/lattice/greeter/v1/greeter";
 import * as user from "@lattice/proto/lattice/user/v1/user";
 import * as order from "@lattice/proto/lattice/order/v1/order";
@@ -246,16 +247,6 @@ function isMessageFns(value: unknown): value is MessageFns {
   return (
     typeof value === "object" && value !== null && "encode" in value && "decode" in value && "fromPartial" in value
   );
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
 }
 
 const TEXTS = ["", "Ada", "é", "users/0000-4000", "こんにちは", "😀", "x".repeat(130), "Grace Hopper ".repeat(20)];

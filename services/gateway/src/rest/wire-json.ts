@@ -183,26 +183,12 @@ function fieldPlan(field: DescField, oneof: number): FieldPlan {
       break;
     case "list":
       shape = Shape.List;
-      if (field.listKind === "scalar") kind = scalarKind(field.scalar);
-      else if (field.listKind === "enum") {
-        kind = Kind.Enum;
-        enumDesc = field.enum;
-      } else {
-        kind = messageKind(field.message);
-        messageDesc = kind === Kind.Message ? field.message : undefined;
-      }
+      ({ kind, enumDesc, messageDesc } = elementPlan(field.listKind, field.scalar, field.enum, field.message));
       break;
     case "map":
       shape = Shape.Map;
       keyKind = scalarKind(field.mapKey);
-      if (field.mapKind === "scalar") kind = scalarKind(field.scalar);
-      else if (field.mapKind === "enum") {
-        kind = Kind.Enum;
-        enumDesc = field.enum;
-      } else {
-        kind = messageKind(field.message);
-        messageDesc = kind === Kind.Message ? field.message : undefined;
-      }
+      ({ kind, enumDesc, messageDesc } = elementPlan(field.mapKind, field.scalar, field.enum, field.message));
       break;
   }
   const enumNames = enumDesc && new Map(enumDesc.values.map((v) => [v.number, v.jsonName]));
@@ -220,6 +206,19 @@ function fieldPlan(field: DescField, oneof: number): FieldPlan {
 }
 
 const IMPLICIT = FeatureSet_FieldPresence.IMPLICIT;
+
+/** The kind of a list's elements or a map's values, with their enum or message (a message kept only as Kind.Message). */
+function elementPlan(
+  valueKind: "scalar" | "enum" | "message",
+  scalar: ScalarType | undefined,
+  enumDesc: DescEnum | undefined,
+  message: DescMessage | undefined,
+): { kind: Kind; enumDesc: DescEnum | undefined; messageDesc: DescMessage | undefined } {
+  if (valueKind === "scalar") return { kind: scalarKind(scalar!), enumDesc: undefined, messageDesc: undefined };
+  if (valueKind === "enum") return { kind: Kind.Enum, enumDesc, messageDesc: undefined };
+  const kind = messageKind(message!);
+  return { kind, enumDesc: undefined, messageDesc: kind === Kind.Message ? message : undefined };
+}
 
 function messageKind(desc: DescMessage): Kind {
   if (desc.typeName === "google.protobuf.Timestamp") return Kind.Timestamp;

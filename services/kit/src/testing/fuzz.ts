@@ -71,7 +71,7 @@ const ACCEPTABLE = new Set<number>([
 /** Runs the fuzzer; resolves with what it sent and saw. Never throws for a bad answer: see `failures`. */
 export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const contract = options.contract ?? Contract.lattice();
-  const rng = random(options.seed);
+  const rng = seededRandom(options.seed);
   const methods = options.services.flatMap((name) => {
     const service: DescService | undefined = contract.registry.getService(name);
     if (!service) throw new Error(`${name} is not in the contract`);
@@ -199,7 +199,7 @@ function makeInputs(
       case "nasty":
         return generate(schema, rng, true, 0);
       case "mutated":
-        return mutate(seeds.length > 0 ? pick(rng, seeds) : generate(schema, rng, false, 0), rng);
+        return mutateBytes(seeds.length > 0 ? pick(rng, seeds) : generate(schema, rng, false, 0), rng);
       case "seed":
         // A valid request as it is, replayed among the bad ones: accepted work runs concurrently with them.
         return seeds.length > 0 ? pick(rng, seeds) : generate(schema, rng, false, 0);
@@ -298,8 +298,11 @@ function writeScalar(writer: BinaryWriter, number: number, scalar: ScalarType, r
   }
 }
 
-/** Bit flips, truncations, insertions, deletions and duplications of a valid request. */
-function mutate(seed: Uint8Array, rng: () => number): Uint8Array {
+/**
+ * Bit flips, truncations, insertions, deletions and duplications of a valid request (1 to 4 edits), drawn from
+ * `rng`: requests that pass the first checks and break deeper ones.
+ */
+export function mutateBytes(seed: Uint8Array, rng: () => number): Uint8Array {
   let bytes = Buffer.from(seed);
   const edits = 1 + Math.floor(rng() * 4);
   for (let i = 0; i < edits; i++) {
@@ -418,8 +421,8 @@ function pick<T>(rng: () => number, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]!;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-function random(seed: number): () => number {
+/** mulberry32: numbers in [0, 1), small, fast, and the same sequence for the same seed on every machine. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -207,17 +207,8 @@ export function protovalidate(contract: Contract): Validator {
   return createValidator({ registry: contract.registry });
 }
 
-/** mulberry32: the same sequence for the same seed everywhere. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzer's seeded generator: the same sequence for the same seed everywhere. */
+export { seededRandom as seeded } from "@lattice/kit/testing";
 
 export function pick<T>(rng: () => number, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]!;
