@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GreetRequest, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { ListUsersRequest } from "@lattice/proto/lattice/user/v1/user";
+import { grpcFrame } from "@lattice/kit/testing";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000);
@@ -43,12 +44,6 @@ const PORT = {
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "lattice-gateway-bench-"));
 
-function grpcFrame(bytes: Uint8Array): Buffer {
-  const frame = Buffer.alloc(5 + bytes.length);
-  frame.writeUInt32BE(bytes.length, 1);
-  frame.set(bytes, 5);
-  return frame;
-}
 const files = {
   greetGrpc: join(work, "greet.bin"),
   greetJson: join(work, "greet.json"),

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@lattice/kit";
 import { GreeterServiceService, GreetRequest, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
+import { grpcFrame } from "@lattice/kit/testing";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 40_000);
@@ -42,11 +43,7 @@ const servers: readonly Server[] = [
 
 const work = mkdtempSync(join(tmpdir(), "lattice-codec-bench-"));
 const body = join(work, "greet.bin");
-const request = GreetRequest.encode({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).finish();
-const frame = Buffer.alloc(5 + request.length);
-frame.writeUInt32BE(request.length, 1);
-frame.set(request, 5);
-writeFileSync(body, frame);
+writeFileSync(body, grpcFrame(GreetRequest.encode({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).finish()));
 
 async function start(server: Server): Promise<ChildProcess> {
   const devNull = openSync("/dev/null", "w");

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@lattice/kit";
 import { GreeterServiceService, GreetRequest, Language } from "@lattice/proto/lattice/greeter/v1/greeter";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { grpcFrame } from "@lattice/kit/testing";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 50_000);
@@ -101,11 +102,7 @@ interface Result {
 }
 
 const body = join(work, "greet.bin");
-const request = GreetRequest.encode({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).finish();
-const frame = Buffer.alloc(5 + request.length);
-frame.writeUInt32BE(request.length, 1);
-frame.set(request, 5);
-writeFileSync(body, frame);
+writeFileSync(body, grpcFrame(GreetRequest.encode({ name: "Ada", language: Language.LANGUAGE_ENGLISH }).finish()));
 
 async function start(name: string): Promise<ChildProcess> {
   const { main, env, port } = servers[name]!;
